@@ -1,0 +1,4 @@
+"""Shared vocabulary of every Linli package: identifiers, time, durations, errors, messages.
+
+Nothing in here knows of Matrix clients, databases or web servers.
+"""

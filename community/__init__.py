@@ -1,0 +1,1 @@
+"""Stations, compounds and who holds which role where. No Matrix here."""

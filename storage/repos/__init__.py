@@ -1,0 +1,1 @@
+"""Repositories: each hands back domain objects, never ORM rows."""

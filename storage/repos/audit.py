@@ -1,0 +1,66 @@
+"""The audit table: who did what to whom, why and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from common.clock import Clock
+from storage.db import Database
+from storage.tables.core import AuditRow
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    target: str | None = None
+    station_id: int | None = None
+    compound_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    id: int | None = None
+
+
+class AuditRepository:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def record(self, entry: AuditEntry) -> None:
+        async with self.db.transaction() as s:
+            s.add(
+                AuditRow(
+                    at=entry.at or self.clock.now(),
+                    actor=entry.actor,
+                    action=entry.action,
+                    target=entry.target,
+                    station_id=entry.station_id,
+                    compound_id=entry.compound_id,
+                    details=entry.details,
+                )
+            )
+
+    async def recent(
+        self,
+        limit: int = 100,
+        station_ids: set[int] | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        query = select(AuditRow).order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        if station_ids is not None:
+            query = query.where(AuditRow.station_id.in_(station_ids))
+        if action is not None:
+            query = query.where(AuditRow.action == action)
+        async with self.db.session() as s:
+            rows = (await s.scalars(query)).all()
+        return [
+            AuditEntry(
+                id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target,
+                station_id=r.station_id, compound_id=r.compound_id, details=dict(r.details),
+            )
+            for r in rows
+        ]

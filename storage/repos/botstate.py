@@ -1,0 +1,65 @@
+"""The bot's own state: sync token, device id, and the ledger of handled event ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from common.clock import Clock
+from storage.db import Database
+from storage.tables.core import BotStateRow, HandledEventRow
+
+
+class BotStateRepository:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def get(self, key: str) -> str | None:
+        async with self.db.session() as s:
+            row = await s.get(BotStateRow, key)
+            return row.value if row else None
+
+    async def set(self, key: str, value: str) -> None:
+        async with self.db.transaction() as s:
+            row = await s.get(BotStateRow, key)
+            if row is None:
+                s.add(BotStateRow(key=key, value=value, updated_at=self.clock.now()))
+            else:
+                row.value = value
+                row.updated_at = self.clock.now()
+
+    async def claim_events(self, event_ids: Iterable[str]) -> set[str]:
+        """Record these event ids as handled and return the ones not seen before.
+
+        Two queries per sync batch, whatever its size: the at-most-once guarantee costs no
+        round trip per event.
+        """
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return set()
+        fresh: set[str] = set()
+        async with self.db.transaction() as s:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                seen = set(
+                    (await s.scalars(
+                        select(HandledEventRow.event_id).where(HandledEventRow.event_id.in_(chunk))
+                    )).all()
+                )
+                new = [i for i in chunk if i not in seen]
+                now = self.clock.now()
+                s.add_all(HandledEventRow(event_id=i, handled_at=now) for i in new)
+                fresh.update(new)
+        return fresh
+
+    async def prune_events(self, older_than: timedelta) -> int:
+        async with self.db.transaction() as s:
+            result = await s.execute(
+                delete(HandledEventRow).where(
+                    HandledEventRow.handled_at < self.clock.now() - older_than
+                )
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,6 @@
+"""All tables; importing this package registers every table on ``Base.metadata``."""
+
+from storage.tables.base import Base
+from storage.tables import core  # noqa: F401  (registers tables)
+
+__all__ = ["Base"]
