@@ -84,3 +84,19 @@ async def test_bot_state_and_audit(db: Database, clock: FakeClock) -> None:
     assert [e.action for e in recent] == ["kick", "mute"]
     assert recent[0].at == clock.now()
     assert [e.action for e in await audit.recent(station_ids={1})] == ["mute"]
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    """The tables the migrations build are the tables the models describe."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.tables import Base
+
+    def _diff(connection):  # type: ignore[no-untyped-def]
+        ctx = MigrationContext.configure(connection, opts={"compare_type": False})
+        return compare_metadata(ctx, Base.metadata)
+
+    async with db.engine.connect() as conn:
+        diff = await conn.run_sync(_diff)
+    assert diff == []

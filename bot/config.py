@@ -1,0 +1,278 @@
+"""Configuration: YAML, then ``LINLI_``-prefixed environment overrides for every key (nested
+keys joined by ``__``), then validation into a frozen model before anything connects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from common.durations import parse_duration
+from common.errors import DomainError
+from common.i18n import parse_locale
+
+ENV_PREFIX = "LINLI_"
+PLACEHOLDER_MARKERS = ("CHANGE_ME", "CHANGEME", "example.org", "example.com")
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key and what to do."""
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    try:
+        return parse_duration(str(value))
+    except DomainError:
+        raise ValueError(f"{value!r} is not a duration; write it like 90s, 30m, 72h or 7d") from None
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _read_secret_file(path: str | None, key: str) -> str | None:
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    try:
+        return p.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {key} file {p}: {exc.strerror}") from None
+
+
+class MatrixConfig(_Section):
+    homeserver: str
+    user_id: str
+    access_token: SecretStr | None = None
+    access_token_file: str | None = None
+    password: SecretStr | None = None
+    password_file: str | None = None
+    device_id: str | None = None
+    device_name: str = "linli"
+    request_timeout: Duration = timedelta(seconds=40)
+    sync_timeout: Duration = timedelta(seconds=30)
+    max_rate_limit_retries: int = Field(default=5, ge=0, le=50)
+    max_connection_retries: int = Field(default=2, ge=0, le=50)
+    reconnect_max_delay: Duration = timedelta(seconds=60)
+    timeline_limit: int = Field(default=100, ge=10, le=1000)
+
+    @field_validator("homeserver")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @field_validator("user_id")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not (v.startswith("@") and ":" in v):
+            raise ValueError("must be a full Matrix user id like @linli:your.server")
+        return v
+
+    @model_validator(mode="after")
+    def _credentials(self) -> MatrixConfig:
+        token = _read_secret_file(self.access_token_file, "matrix.access_token_file")
+        password = _read_secret_file(self.password_file, "matrix.password_file")
+        if token:
+            object.__setattr__(self, "access_token", SecretStr(token))
+        if password:
+            object.__setattr__(self, "password", SecretStr(password))
+        if not self.access_token and not self.password:
+            raise ValueError(
+                "set matrix.access_token or matrix.password (best through the environment: "
+                "LINLI_MATRIX__ACCESS_TOKEN, or a *_file key)"
+            )
+        return self
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///linli.db"
+    echo: bool = False
+
+
+class SecurityConfig(_Section):
+    """Keys for residents' personal data. Each is a url-safe base64 string of 32 bytes;
+    give them by environment (LINLI_SECURITY__DATA_KEY) or a key file, never in the repo."""
+
+    data_key: SecretStr | None = None
+    data_key_file: str | None = None
+    previous_data_keys: list[SecretStr] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _files(self) -> SecurityConfig:
+        key = _read_secret_file(self.data_key_file, "security.data_key_file")
+        if key:
+            object.__setattr__(self, "data_key", SecretStr(key))
+        return self
+
+
+class BotConfig(_Section):
+    command_prefix: str = "!"
+    admins: list[str] = Field(default_factory=list)
+    default_locale: str = "zh-CN"
+    default_timezone: str = "Asia/Shanghai"
+    directory_refresh: Duration = timedelta(seconds=30)
+    tick_interval: Duration = timedelta(seconds=15)
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, v: str) -> str:
+        return parse_locale(v).value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, v: list[str]) -> list[str]:
+        for uid in v:
+            if not (uid.startswith("@") and ":" in uid):
+                raise ValueError(f"{uid!r} is not a Matrix user id like @name:server")
+        return v
+
+
+class WebConfig(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class LoggingConfig(_Section):
+    level: str = "INFO"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return v
+
+
+class Config(_Section):
+    matrix: MatrixConfig
+    database: DatabaseConfig = DatabaseConfig()
+    security: SecurityConfig = SecurityConfig()
+    bot: BotConfig = BotConfig()
+    web: WebConfig = WebConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use a name like Asia/Shanghai") from None
+    return name
+
+
+def _env_value(raw: str) -> Any:
+    text = raw.strip()
+    if text[:1] in ("[", "{"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return raw
+    return raw
+
+
+def apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay ``LINLI_SECTION__KEY=value`` variables on the YAML data."""
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = _env_value(raw)
+    return data
+
+
+def _placeholders(data: Any, path: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            found += _placeholders(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found += _placeholders(v, f"{path}[{i}]")
+    elif isinstance(data, str) and any(m in data for m in PLACEHOLDER_MARKERS):
+        found.append(path)
+    return found
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against config.example.yaml)"
+        elif err["type"] == "missing":
+            msg = "is required"
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)
+
+
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read, overlay and validate. Raises ConfigError with a one-line, key-naming message."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("LINLI_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        p = Path(path).expanduser()
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found (give --config PATH or LINLI_CONFIG)") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"config file {p} is not valid YAML{where}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p} must hold a mapping of sections")
+        data = loaded
+    data = apply_env(data, environ)
+    bad = _placeholders(data)
+    if bad:
+        raise ConfigError(
+            f"{bad[0]}: still holds a placeholder from config.example.yaml; set a real value"
+        )
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
