@@ -63,3 +63,28 @@ class BotStateRepository:
                 )
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class DirectRoomRepository:
+    """Which room is the bot's DM with which person; loaded whole at start (one row per
+    person who ever talked to the bot), kept in memory by the edge."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def all(self) -> dict[str, str]:
+        from storage.tables.core import DirectRoomRow
+
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(DirectRoomRow))).all()
+        return {r.user_id: r.room_id for r in rows}
+
+    async def set(self, user_id: str, room_id: str) -> None:
+        from storage.tables.core import DirectRoomRow
+
+        async with self.db.transaction() as s:
+            await s.execute(delete(DirectRoomRow).where(
+                (DirectRoomRow.user_id == user_id) | (DirectRoomRow.room_id == room_id)
+            ))
+            s.add(DirectRoomRow(user_id=user_id, room_id=room_id, created_at=self.clock.now()))

@@ -77,3 +77,12 @@ class AuditRow(Base):
     station_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     compound_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DirectRoomRow(Base):
+    """The bot's direct-message room with each person it has talked to privately."""
+
+    __tablename__ = "direct_rooms"
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -80,6 +80,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_handled_events_handled_at", "handled_events", ["handled_at"])
     op.create_table(
+        "direct_rooms",
+        sa.Column("user_id", sa.String(255), nullable=False),
+        sa.Column("room_id", sa.String(255), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("user_id", name="pk_direct_rooms"),
+        sa.UniqueConstraint("room_id", name="uq_direct_rooms_room_id"),
+    )
+    op.create_table(
         "audit_log",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
         sa.Column("at", UTCDateTime(), nullable=False),
@@ -97,5 +105,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "handled_events", "bot_state", "staff", "compounds", "stations"):
+    for table in ("audit_log", "direct_rooms", "handled_events", "bot_state", "staff", "compounds", "stations"):
         op.drop_table(table)

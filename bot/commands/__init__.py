@@ -1,0 +1,1 @@
+"""Chat commands: one router; each command declares its roles and typed arguments."""

@@ -1,0 +1,227 @@
+"""The command router: parse ``!name args`` into typed values, check the caller's roles, run
+the handler, and turn failures into replies (usage, polite refusal, or an error ref)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.errors import new_ref
+from common.durations import parse_duration
+from common.errors import DomainError
+from common.events import MessagePosted
+from common.i18n import Translator
+from common.ids import EventID, RoomID, UserID, parse_user_id
+from community.model import Compound, Role, Station
+
+log = logging.getLogger(__name__)
+
+
+class ArgKind(StrEnum):
+    USER = "user"
+    DURATION = "duration"
+    INT = "int"
+    WORD = "word"
+    TEXT = "text"  # the rest of the line, as typed
+
+
+class Where(StrEnum):
+    ANYWHERE = "anywhere"
+    COMPOUND = "compound"  # a compound's room
+    OFFICERS = "officers"  # a station's officers' room
+    STAFF_ROOMS = "staff_rooms"  # a compound room or an officers' room
+    DIRECT = "direct"  # a direct message with the bot
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    kind: ArgKind = ArgKind.WORD
+    optional: bool = False
+
+    def label(self) -> str:
+        inner = self.name.upper()
+        return f"[{inner}]" if self.optional else inner
+
+
+@dataclass
+class CommandContext:
+    """What a handler gets: who asked, where, in which language, and how to answer."""
+
+    event: MessagePosted
+    sender: UserID
+    room_id: RoomID
+    roles: frozenset[Role]
+    locale: str
+    compound: Compound | None
+    station: Station | None
+    translator: Translator
+    reply_fn: Callable[[str, str | None], Awaitable[EventID]]
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.translator.render(self.locale, key, **params)
+
+    async def reply(self, key: str, **params: Any) -> EventID:
+        return await self.reply_fn(self.t(key, **params), None)
+
+    async def reply_text(self, body: str, html: str | None = None) -> EventID:
+        return await self.reply_fn(body, html)
+
+
+Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    help_key: str
+    roles: frozenset[Role] = frozenset({Role.RESIDENT})
+    args: tuple[Arg, ...] = ()
+    where: Where = Where.ANYWHERE
+    aliases: tuple[str, ...] = ()
+
+    def usage(self, prefix: str) -> str:
+        return " ".join([prefix + self.name, *(a.label() for a in self.args)])
+
+
+class UsageError(Exception):
+    def __init__(self, problem_key: str, **params: Any) -> None:
+        super().__init__(problem_key)
+        self.problem_key = problem_key
+        self.params = params
+
+
+_TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+
+
+def parse_args(command: Command, text: str) -> dict[str, Any]:
+    """Typed values for the command's arguments from the text after its name."""
+    values: dict[str, Any] = {}
+    tokens = list(_TOKEN.finditer(text))
+    pos = 0
+    for arg in command.args:
+        if arg.kind is ArgKind.TEXT:
+            rest = text[tokens[pos].start():].strip() if pos < len(tokens) else ""
+            if not rest and not arg.optional:
+                raise UsageError("cmd.missing_arg", arg=arg.label())
+            values[arg.name] = rest or None
+            pos = len(tokens)
+            break
+        if pos >= len(tokens):
+            if arg.optional:
+                values[arg.name] = None
+                continue
+            raise UsageError("cmd.missing_arg", arg=arg.label())
+        m = tokens[pos]
+        raw = next(g for g in m.groups() if g is not None)
+        pos += 1
+        values[arg.name] = _convert(arg, raw)
+    if pos < len(tokens):
+        raise UsageError("cmd.extra_args")
+    return values
+
+
+def _convert(arg: Arg, raw: str) -> Any:
+    if arg.kind is ArgKind.USER:
+        return parse_user_id(_unwrap_pill(raw))
+    if arg.kind is ArgKind.DURATION:
+        return parse_duration(raw)
+    if arg.kind is ArgKind.INT:
+        try:
+            return int(raw.lstrip("#"))
+        except ValueError:
+            raise UsageError("cmd.not_a_number", arg=arg.label(), value=raw[:40]) from None
+    return raw
+
+
+def _unwrap_pill(raw: str) -> str:
+    """Accept https://matrix.to/#/@user:server as typed by some clients."""
+    if raw.startswith("https://matrix.to/#/"):
+        return raw.removeprefix("https://matrix.to/#/").split("?")[0].replace("%40", "@").replace("%3A", ":")
+    return raw
+
+
+@dataclass
+class Router:
+    translator: Translator
+    prefix: str = "!"
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def add(self, commands: Iterable[Command]) -> None:
+        for cmd in commands:
+            for name in (cmd.name, *cmd.aliases):
+                if name in self.commands:
+                    raise ValueError(f"command defined twice: {name}")
+                self.commands[name] = cmd
+
+    def is_command(self, body: str) -> bool:
+        return body.startswith(self.prefix) and len(body) > len(self.prefix) and not body[len(self.prefix)].isspace()
+
+    def allowed(self, cmd: Command, ctx: CommandContext) -> bool:
+        return bool(cmd.roles & ctx.roles)
+
+    def available_here(self, cmd: Command, ctx: CommandContext) -> bool:
+        if cmd.where is Where.ANYWHERE:
+            return True
+        if cmd.where is Where.COMPOUND:
+            return ctx.compound is not None
+        if cmd.where is Where.OFFICERS:
+            return ctx.station is not None and ctx.compound is None
+        if cmd.where is Where.STAFF_ROOMS:
+            return ctx.compound is not None or ctx.station is not None
+        return ctx.compound is None and ctx.station is None
+
+    def visible(self, ctx: CommandContext) -> list[Command]:
+        seen: dict[str, Command] = {}
+        for cmd in self.commands.values():
+            if self.allowed(cmd, ctx) and self.available_here(cmd, ctx):
+                seen[cmd.name] = cmd
+        return [seen[k] for k in sorted(seen)]
+
+    async def dispatch(self, ctx: CommandContext) -> bool:
+        """Run the command in ``ctx.event``; returns False if the text was no command."""
+        body = ctx.event.body.strip()
+        if not self.is_command(body):
+            return False
+        head, _, rest = body[len(self.prefix):].partition(" ")
+        name = head.lower()
+        cmd = self.commands.get(name)
+        started = time.monotonic()
+        if cmd is None:
+            await ctx.reply("cmd.unknown", name=self.prefix + name[:40], help=self.prefix + "help")
+            return True
+        if not self.allowed(cmd, ctx):
+            log.info("refused %s%s for %s in %s", self.prefix, cmd.name, ctx.sender, ctx.room_id)
+            await ctx.reply("cmd.refused", name=self.prefix + cmd.name)
+            return True
+        if not self.available_here(cmd, ctx):
+            await ctx.reply(f"cmd.where.{cmd.where.value}", name=self.prefix + cmd.name)
+            return True
+        try:
+            args = parse_args(cmd, rest)
+            await cmd.handler(ctx, args)
+        except UsageError as exc:
+            problem = ctx.t(exc.problem_key, **exc.params)
+            await ctx.reply("cmd.usage", problem=problem, usage=cmd.usage(self.prefix),
+                            help=ctx.t(cmd.help_key))
+        except DomainError as exc:
+            if ctx.translator.has(exc.key):
+                await ctx.reply_text(ctx.t(exc.key, **exc.params))
+            else:
+                ref = new_ref()
+                log.error("no message for error key %s (ref: %s)", exc.key, ref)
+                await ctx.reply("cmd.failed", ref=ref)
+        except Exception:
+            ref = new_ref()
+            log.exception("command %s%s failed (ref: %s)", self.prefix, cmd.name, ref)
+            await ctx.reply("cmd.failed", ref=ref)
+        finally:
+            log.info("handled %s%s from %s in %s in %.1f ms", self.prefix, cmd.name, ctx.sender,
+                     ctx.room_id, (time.monotonic() - started) * 1000)
+        return True

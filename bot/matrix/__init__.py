@@ -1,0 +1,1 @@
+"""Everything that speaks Matrix through matrix-nio."""

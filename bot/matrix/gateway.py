@@ -1,0 +1,340 @@
+"""The bot's Matrix client: log-in, and the actions the domain asks for (send, edit, power
+levels, kick, ban, invite, redact, create rooms), with nio's error responses turned into
+exceptions and nio's retries bounded."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    LoginResponse,
+    RoomCreateResponse,
+    RoomGetStateEventResponse,
+    RoomPreset,
+    RoomSendResponse,
+    RoomVisibility,
+    WhoamiResponse,
+)
+
+from bot.config import MatrixConfig
+from common.ids import EventID, RoomID, UserID
+
+log = logging.getLogger(__name__)
+
+BOT_POWER = 100
+STAFF_POWER = 50
+VERIFIED_POWER = 1  # members who may post in a room whose events_default is 1
+MUTED_POWER = -1
+
+
+class MatrixActionError(Exception):
+    """The homeserver refused or could not be reached for an action."""
+
+    def __init__(self, action: str, errcode: str | None, message: str, status: str | None = None):
+        super().__init__(f"{action}: {errcode or status or 'error'}: {message}")
+        self.action = action
+        self.errcode = errcode
+        self.status = status
+        self.message = message
+
+    @property
+    def permanent(self) -> bool:
+        """Forbidden, unknown room, not joined: retrying will not help."""
+        return self.errcode in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN", "M_BAD_JSON",
+                                "M_INVALID_PARAM", "M_UNSUPPORTED_ROOM_VERSION")
+
+
+class RateLimited(MatrixActionError):
+    def __init__(self, action: str, retry_after_ms: int | None, message: str) -> None:
+        super().__init__(action, "M_LIMIT_EXCEEDED", message)
+        self.retry_after_ms = retry_after_ms or 5000
+
+
+class Unreachable(MatrixActionError):
+    def __init__(self, action: str, message: str) -> None:
+        super().__init__(action, None, message, "unreachable")
+
+
+def _check(action: str, resp: Any) -> Any:
+    if isinstance(resp, ErrorResponse):
+        if resp.status_code == "M_LIMIT_EXCEEDED":
+            raise RateLimited(action, getattr(resp, "retry_after_ms", None), resp.message)
+        raise MatrixActionError(action, resp.status_code, resp.message)
+    return resp
+
+
+def creators_of(create_event: dict[str, Any]) -> set[str]:
+    """Room creators with unlimited power (room version 12 and later, MSC4289)."""
+    content = create_event.get("content", {})
+    version = str(content.get("room_version", "1"))
+    if not creators_have_power(version):
+        return set()
+    creators = {create_event.get("sender", "")}
+    creators.update(content.get("additional_creators", []) or [])
+    return {c for c in creators if c}
+
+
+def creators_have_power(room_version: str) -> bool:
+    if room_version.startswith("org.matrix.hydra"):
+        return True
+    try:
+        return int(room_version) >= 12
+    except ValueError:
+        return False
+
+
+@dataclass
+class RoomInfo:
+    room_id: RoomID
+    version: str
+    creators: set[str]
+
+
+class MatrixGateway:
+    """One nio AsyncClient with bounded retries, plus the actions the features need."""
+
+    def __init__(self, config: MatrixConfig, store_path: str | None = None) -> None:
+        self.config = config
+        client_config = AsyncClientConfig(
+            max_limit_exceeded=config.max_rate_limit_retries,
+            max_timeouts=config.max_connection_retries,
+            request_timeout=config.request_timeout.total_seconds(),
+            max_timeout_retry_wait_time=10,
+            store_sync_tokens=False,
+            encryption_enabled=False,
+        )
+        self.client = AsyncClient(
+            config.homeserver, config.user_id, config=client_config, store_path=store_path or ""
+        )
+        self._room_info: dict[str, RoomInfo] = {}
+
+    @property
+    def user_id(self) -> UserID:
+        return UserID(self.client.user_id)
+
+    # log-in --------------------------------------------------------------------------------
+    async def login(self, stored_device_id: str | None, stored_token: str | None) -> tuple[str, str]:
+        """Log in with the access token or password; reuse the stored device id.
+
+        Returns (device_id, access_token) for the caller to persist.
+        """
+        cfg = self.config
+        if cfg.access_token is not None:
+            token = cfg.access_token.get_secret_value()
+            self.client.restore_login(cfg.user_id, cfg.device_id or stored_device_id or "", token)
+            who = _check("whoami", await self.client.whoami())
+            assert isinstance(who, WhoamiResponse)
+            if who.user_id != cfg.user_id:
+                raise MatrixActionError(
+                    "login", "M_FORBIDDEN",
+                    f"the access token belongs to {who.user_id}, not matrix.user_id",
+                )
+            device = who.device_id or cfg.device_id or stored_device_id or ""
+            self.client.device_id = device
+            return device, token
+        if stored_token:
+            self.client.restore_login(cfg.user_id, stored_device_id or "", stored_token)
+            who = await self.client.whoami()
+            if isinstance(who, WhoamiResponse) and who.user_id == cfg.user_id:
+                return stored_device_id or who.device_id or "", stored_token
+        assert cfg.password is not None
+        resp = await self.client.login(
+            cfg.password.get_secret_value(),
+            device_name=cfg.device_name,
+        ) if not (cfg.device_id or stored_device_id) else await self._login_with_device(
+            cfg.device_id or stored_device_id or ""
+        )
+        resp = _check("login", resp)
+        assert isinstance(resp, LoginResponse)
+        return resp.device_id, resp.access_token
+
+    async def _login_with_device(self, device_id: str) -> Any:
+        self.client.device_id = device_id
+        assert self.config.password is not None
+        return await self.client.login(
+            self.config.password.get_secret_value(), device_name=self.config.device_name
+        )
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # messages ------------------------------------------------------------------------------
+    async def send(
+        self, room_id: str, content: dict[str, Any], txn_id: str | None = None,
+        event_type: str = "m.room.message",
+    ) -> EventID:
+        resp = await self.client.room_send(
+            room_id, event_type, content, tx_id=txn_id or secrets.token_hex(12),
+            ignore_unverified_devices=True,
+        )
+        resp = _check(f"send to {room_id}", resp)
+        assert isinstance(resp, RoomSendResponse)
+        return EventID(resp.event_id)
+
+    async def send_text(
+        self, room_id: str, body: str, html: str | None = None, *, notice: bool = True,
+        reply_to: str | None = None, mentions: list[str] | None = None,
+        txn_id: str | None = None,
+    ) -> EventID:
+        content = message_content(body, html, notice=notice, reply_to=reply_to, mentions=mentions)
+        return await self.send(room_id, content, txn_id=txn_id)
+
+    async def edit_text(self, room_id: str, event_id: str, body: str, html: str | None = None) -> EventID:
+        new = message_content(body, html, notice=True)
+        content = dict(new)
+        content["body"] = "* " + body
+        if html:
+            content["formatted_body"] = "* " + html
+        content["m.new_content"] = new
+        content["m.relates_to"] = {"rel_type": "m.replace", "event_id": event_id}
+        return await self.send(room_id, content)
+
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None:
+        _check("redact", await self.client.room_redact(room_id, event_id, reason))
+
+    # membership ------------------------------------------------------------------------------
+    async def join(self, room_id: str) -> RoomID:
+        resp = _check(f"join {room_id}", await self.client.join(room_id))
+        return RoomID(resp.room_id)
+
+    async def leave(self, room_id: str) -> None:
+        _check("leave", await self.client.room_leave(room_id))
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        _check("invite", await self.client.room_invite(room_id, user_id))
+
+    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        _check("kick", await self.client.room_kick(room_id, user_id, reason))
+
+    async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        _check("ban", await self.client.room_ban(room_id, user_id, reason))
+
+    async def unban(self, room_id: str, user_id: str) -> None:
+        _check("unban", await self.client.room_unban(room_id, user_id))
+
+    async def joined_members(self, room_id: str) -> list[UserID]:
+        resp = _check("members", await self.client.joined_members(room_id))
+        return [UserID(m.user_id) for m in resp.members]
+
+    # state ------------------------------------------------------------------------------------
+    async def state_event(self, room_id: str, event_type: str, state_key: str = "") -> dict[str, Any]:
+        resp = _check(
+            f"read {event_type}",
+            await self.client.room_get_state_event(room_id, event_type, state_key),
+        )
+        assert isinstance(resp, RoomGetStateEventResponse)
+        return dict(resp.content)
+
+    async def put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str = ""
+    ) -> None:
+        _check(
+            f"write {event_type}",
+            await self.client.room_put_state(room_id, event_type, content, state_key),
+        )
+
+    async def room_info(self, room_id: str) -> RoomInfo:
+        info = self._room_info.get(room_id)
+        if info is None:
+            resp = await self.client.room_get_state(room_id)
+            _check("read room state", resp)
+            create = next((e for e in resp.events if e.get("type") == "m.room.create"), {})
+            version = str(create.get("content", {}).get("room_version", "1"))
+            info = RoomInfo(RoomID(room_id), version, creators_of(create))
+            self._room_info[room_id] = info
+        return info
+
+    async def power_level_of(self, room_id: str, user_id: str) -> float:
+        """A user's power level; room creators in version 12+ rooms have unlimited power."""
+        info = await self.room_info(room_id)
+        if user_id in info.creators:
+            return float("inf")
+        pl = await self.state_event(room_id, "m.room.power_levels")
+        return float(pl.get("users", {}).get(user_id, pl.get("users_default", 0)))
+
+    async def set_power_levels(self, room_id: str, changes: dict[str, int | None]) -> dict[str, Any]:
+        """Set (or with None, remove) users' levels in one power-levels event.
+
+        Creators of version 12+ rooms must not appear in ``users`` and are left out.
+        Returns the previous users map so a caller can restore what it changed.
+        """
+        info = await self.room_info(room_id)
+        pl = await self.state_event(room_id, "m.room.power_levels")
+        users = dict(pl.get("users", {}))
+        previous = dict(users)
+        for user, level in changes.items():
+            if user in info.creators:
+                continue
+            if level is None:
+                users.pop(user, None)
+            else:
+                users[user] = level
+        if users == previous:
+            return previous
+        pl["users"] = users
+        await self.put_state(room_id, "m.room.power_levels", pl)
+        return previous
+
+    # rooms ---------------------------------------------------------------------------------
+    async def create_room(
+        self, *, name: str, topic: str, alias_localpart: str | None, power_levels: dict[str, Any],
+        knock: bool = False, invite: list[str] | None = None,
+    ) -> RoomID:
+        initial_state: list[dict[str, Any]] = [
+            {"type": "m.room.history_visibility", "state_key": "",
+             "content": {"history_visibility": "shared"}},
+            {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
+        ]
+        if knock:
+            initial_state.append({"type": "m.room.join_rules", "state_key": "",
+                                  "content": {"join_rule": "knock"}})
+        resp = await self.client.room_create(
+            visibility=RoomVisibility.private,
+            alias=alias_localpart,
+            name=name,
+            topic=topic,
+            federate=True,
+            preset=RoomPreset.private_chat if knock else RoomPreset.public_chat,
+            invite=invite or [],
+            initial_state=initial_state,
+            power_level_override=power_levels,
+        )
+        resp = _check("create room", resp)
+        assert isinstance(resp, RoomCreateResponse)
+        return RoomID(resp.room_id)
+
+    async def create_dm(self, user_id: str) -> RoomID:
+        """A direct room with a person. ``private_chat`` (not ``trusted_private_chat``) keeps the
+        invitee from becoming a co-creator in version 12 rooms."""
+        resp = await self.client.room_create(
+            visibility=RoomVisibility.private,
+            is_direct=True,
+            preset=RoomPreset.private_chat,
+            invite=[user_id],
+        )
+        resp = _check("create direct room", resp)
+        return RoomID(resp.room_id)
+
+    async def resolve_alias(self, alias: str) -> RoomID:
+        resp = _check("resolve alias", await self.client.room_resolve_alias(alias))
+        return RoomID(resp.room_id)
+
+
+def message_content(
+    body: str, html: str | None = None, *, notice: bool = True, reply_to: str | None = None,
+    mentions: list[str] | None = None,
+) -> dict[str, Any]:
+    content: dict[str, Any] = {"msgtype": "m.notice" if notice else "m.text", "body": body}
+    if html:
+        content["format"] = "org.matrix.custom.html"
+        content["formatted_body"] = html
+    if reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    content["m.mentions"] = {"user_ids": list(mentions)} if mentions else {}
+    return content

@@ -1,0 +1,143 @@
+"""Normalising what people type: real names, phone numbers and flat addresses.
+
+Two spellings of one name must compare equal, whatever keyboard typed them: a full-width
+"Ｌｉ　Ｍｉｎｇ", a name with a space between family and given name, the middle dot of
+minority and foreign names ("叶西·卓玛") typed as a bullet, a katakana dot or a full stop,
+and Latin letters in any case.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from common.errors import DomainError
+
+NAME_DOT = "\u00b7"  # the canonical middle dot: 叶西·卓玛
+# Every character people use for the middle dot in names, including the full stop typed when
+# the keyboard has no middle dot. After NFKC, U+FF65 becomes U+30FB and U+FF0E becomes ".".
+_DOTS = "\u00b7\u0387\u2022\u2027\u2219\u22c5\u30fb\u16eb\u2e31\u318d\u00b8\u2024\u02d1.\uff0e"
+_DOT_RE = re.compile("[" + re.escape(_DOTS) + "]+")
+# Whitespace of every kind, and the invisible characters that ride along with copy and paste.
+_SPACE_RE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
+MAX_NAME = 60
+
+
+def normalise_name(text: str) -> str:
+    """The comparison form of a name: NFKC, no spaces, one kind of middle dot, Latin casefold.
+
+    Returns "" for input with nothing left; callers treat that as "no name".
+    """
+    value = unicodedata.normalize("NFKC", text)
+    value = _SPACE_RE.sub("", value)
+    value = _DOT_RE.sub(NAME_DOT, value)
+    value = value.strip(NAME_DOT)
+    return value.casefold()
+
+
+def names_match(a: str, b: str) -> bool:
+    na, nb = normalise_name(a), normalise_name(b)
+    return bool(na) and na == nb
+
+
+def display_name(text: str) -> str:
+    """A name as stored for display: NFKC, trimmed, single inner spaces, canonical dot."""
+    value = unicodedata.normalize("NFKC", text)
+    value = _DOT_RE.sub(NAME_DOT, value)
+    return " ".join(value.split()).strip(NAME_DOT + " ")
+
+
+def mask_name(text: str) -> str:
+    """First character and one star ("张*"): enough for neighbours, not a full name.
+
+    One star whatever the length, so the mask does not tell the length of the name either.
+    """
+    value = display_name(text)
+    if not value:
+        return "*"
+    return value[0] + "*"
+
+
+# phones ---------------------------------------------------------------------------------------
+_PHONE_STRIP = re.compile(r"[\s\-()（）.·/]+")
+
+
+def normalise_phone(text: str) -> str:
+    """Digits only; +86 / 0086 dropped; raises DomainError("error.invalid_phone") otherwise.
+
+    Accepts mobiles (13812345678), landlines with area code (0571-88889999) and extensions
+    are refused; 5-digit service numbers (95588) are allowed.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    value = _PHONE_STRIP.sub("", value)
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("0086"):
+        value = value[4:]
+    elif value.startswith("86") and len(value) == 13 and value[2] == "1":
+        value = value[2:]
+    if not value.isdigit() or not 5 <= len(value) <= 15 or not value.isascii():
+        raise DomainError("error.invalid_phone")
+    return value
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: the last four digits let a person recognise their own number."""
+    digits = phone
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    keep = 3 if len(digits) >= 11 else 0
+    return digits[:keep] + "*" * (len(digits) - keep - 4) + digits[-4:]
+
+
+# flats ----------------------------------------------------------------------------------------
+_BUILDING_SUFFIX = re.compile(r"(号楼|栋|幢|座|楼|号)$")
+_UNIT_SUFFIX = re.compile(r"(单元|门)$")
+_FLAT_SUFFIX = re.compile(r"(室|号|户)$")
+_PART_RE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff\-]{1,16}$")
+
+
+def _clean(text: str) -> str:
+    return _SPACE_RE.sub("", unicodedata.normalize("NFKC", text)).upper()
+
+
+def normalise_building(text: str) -> str:
+    return _BUILDING_SUFFIX.sub("", _clean(text))
+
+
+def normalise_unit(text: str) -> str:
+    return _UNIT_SUFFIX.sub("", _clean(text))
+
+
+def normalise_flat(text: str) -> str:
+    return _FLAT_SUFFIX.sub("", _clean(text))
+
+
+def valid_part(text: str) -> bool:
+    return bool(_PART_RE.match(text))
+
+
+@dataclass(frozen=True)
+class FlatRef:
+    """Building, unit ("" when the building has none) and flat, in normalised form."""
+
+    building: str
+    unit: str
+    flat: str
+
+
+_REF_ZH = re.compile(
+    r"^(?P<b>[0-9A-Z]+)(号楼|栋|幢|座|号)(?:(?P<u>[0-9A-Z]+)(单元|门))?(?P<f>[0-9A-Z]+)(室|号|户)?$"
+)
+_REF_DASH = re.compile(r"^(?P<b>[0-9A-Z]+)[-/](?:(?P<u>[0-9A-Z]+)[-/])?(?P<f>[0-9A-Z]+)$")
+
+
+def parse_flat_ref(text: str) -> FlatRef:
+    """Read a flat as officers type it: "3-2-301", "3/2/301", "3栋2单元301", "3-301"."""
+    value = _clean(text).replace("—", "-").replace("－", "-")
+    for pattern in (_REF_DASH, _REF_ZH):
+        m = pattern.match(value)
+        if m:
+            return FlatRef(m.group("b"), m.group("u") or "", m.group("f"))
+    raise DomainError("error.invalid_flat", value=text.strip()[:40])
