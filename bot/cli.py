@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # ``func`` to ``async def handler(ctx: CliContext, args) -> int``.
 COMMAND_MODULES = [
     "bot.cli_core",
+    "bot.cli_verification",
+    "bot.cli_bulletins",
+    "bot.cli_tokens",
+    "bot.cli_questions",
 ]
 
 Handler = Callable[["CliContext", argparse.Namespace], Awaitable[int]]
@@ -39,7 +43,7 @@ class CliContext:
 
     config_path: str | None
     clock: Clock = field(default_factory=SystemClock)
-    _config: Config | None = None
+    _config: Config | None = None  # tests and the demo hand in a ready config
     _db: Database | None = None
     _translator: Translator | None = None
 

@@ -171,13 +171,14 @@ class LocalSynapse:
         cfg = self.write_config()
         env = dict(os.environ)
         env.pop("PYTHONWARNINGS", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(cfg)],
-            cwd=self.data_dir,
-            stdout=(self.data_dir / "stdout.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with (self.data_dir / "stdout.log").open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "synapse.app.homeserver", "-c", str(cfg)],
+                cwd=self.data_dir,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

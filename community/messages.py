@@ -25,4 +25,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{user} 已经拥有角色 {role}。",
         "en": "{user} already holds the role {role}.",
     },
+    "error.adopt_cannot_join": {
+        "zh-CN": "机器人无法加入房间 {room}（{reason}）：请先邀请机器人。",
+        "en": "The bot cannot join room {room} ({reason}): invite the bot first.",
+    },
+    "error.adopt_needs_power": {
+        "zh-CN": "机器人在房间 {room} 的权限等级是 {level}，需要 100：请房间管理员先提升机器人的权限。",
+        "en": "The bot has power level {level} in room {room} and needs 100: ask a room admin to "
+              "raise it first.",
+    },
 }

@@ -1,0 +1,36 @@
+# Two commands for a fresh machine:
+#   make demo   installs what is needed and runs the demo
+#   make test   installs what is needed and runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install system-deps lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[demo,test,dev]' --config-settings editable_mode=compat
+	touch $@
+
+install: $(VENV)/.installed
+
+system-deps:
+	sh scripts/install-system-deps.sh
+
+demo: install
+	$(BIN)/linli demo
+
+test: system-deps install
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

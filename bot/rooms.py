@@ -1,0 +1,182 @@
+"""Compound and officers' rooms: creating them with sensible power levels, adopting existing
+rooms, and giving staff their place in them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.matrix.gateway import (
+    BOT_POWER,
+    STAFF_POWER,
+    VERIFIED_POWER,
+    MatrixActionError,
+    MatrixGateway,
+)
+from common.errors import DomainError
+from common.i18n import Translator
+from common.ids import RoomID, is_room_alias
+from community.model import AdmissionMode
+
+log = logging.getLogger(__name__)
+
+
+def compound_power_levels(
+    bot_user: str, staff: list[str], mode: AdmissionMode, bot_is_creator_with_power: bool
+) -> dict[str, Any]:
+    """Power levels of a compound room.
+
+    Posting needs level 1 (``events_default``), which verified members get: a new member can
+    read but not post until verified, with no redaction race. Staff have 50 (moderate,
+    invite), the bot 100; in room versions 12+ the bot, as creator, has unlimited power and
+    must not be listed.
+    """
+    users: dict[str, int] = {u: STAFF_POWER for u in staff if u != bot_user}
+    if not bot_is_creator_with_power:
+        users[bot_user] = BOT_POWER
+    return {
+        "users": users,
+        "users_default": 0,
+        "events_default": VERIFIED_POWER if mode is AdmissionMode.MUTE else 0,
+        "state_default": STAFF_POWER,
+        "invite": STAFF_POWER,
+        "kick": STAFF_POWER,
+        "ban": STAFF_POWER,
+        "redact": STAFF_POWER,
+        "notifications": {"room": STAFF_POWER},
+        "events": {
+            "m.room.power_levels": BOT_POWER,
+            "m.room.history_visibility": BOT_POWER,
+            "m.room.tombstone": BOT_POWER,
+            "m.room.server_acl": BOT_POWER,
+            "m.room.encryption": BOT_POWER,
+            "m.room.join_rules": BOT_POWER,
+            "m.room.name": STAFF_POWER,
+            "m.room.topic": STAFF_POWER,
+            "m.room.avatar": STAFF_POWER,
+            "m.room.canonical_alias": STAFF_POWER,
+            "m.room.pinned_events": STAFF_POWER,
+            "m.reaction": VERIFIED_POWER if mode is AdmissionMode.MUTE else 0,
+            "m.room.redaction": 0,
+        },
+    }
+
+
+def officers_power_levels(bot_user: str, staff: list[str], bot_is_creator_with_power: bool) -> dict[str, Any]:
+    users: dict[str, int] = {u: STAFF_POWER for u in staff if u != bot_user}
+    if not bot_is_creator_with_power:
+        users[bot_user] = BOT_POWER
+    return {
+        "users": users,
+        "users_default": 0,
+        "events_default": 0,
+        "state_default": STAFF_POWER,
+        "invite": STAFF_POWER,
+        "kick": BOT_POWER,
+        "ban": BOT_POWER,
+        "redact": STAFF_POWER,
+        "events": {"m.room.power_levels": BOT_POWER, "m.room.join_rules": BOT_POWER,
+                   "m.room.history_visibility": BOT_POWER, "m.room.tombstone": BOT_POWER},
+    }
+
+
+async def default_version_gives_creator_power(gateway: MatrixGateway) -> bool:
+    """Whether rooms this homeserver creates by default give creators unlimited power."""
+    from bot.matrix.gateway import creators_have_power
+
+    resp = await gateway.client.send(
+        "GET", "/_matrix/client/v3/capabilities",
+        headers={"Authorization": f"Bearer {gateway.client.access_token}"},
+    )
+    data = await resp.json()
+    version = str(data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10"))
+    return creators_have_power(version)
+
+
+async def create_compound_room(
+    gateway: MatrixGateway, translator: Translator, *, name: str, slug: str, locale: str,
+    mode: AdmissionMode, staff: list[str],
+) -> tuple[RoomID, str | None]:
+    """Create the room; returns (room id, alias or None if the alias was taken)."""
+    creator_power = await default_version_gives_creator_power(gateway)
+    levels = compound_power_levels(gateway.user_id, staff, mode, creator_power)
+    topic = translator.render(locale, "room.topic", name=name)
+    alias: str | None = slug
+    try:
+        room_id = await gateway.create_room(
+            name=name, topic=topic, alias_localpart=alias, power_levels=levels,
+            knock=mode is AdmissionMode.KNOCK, invite=staff,
+        )
+    except MatrixActionError as exc:
+        if exc.errcode != "M_ROOM_IN_USE":
+            raise
+        log.warning("alias #%s is taken; creating the room without an alias", slug)
+        alias = None
+        room_id = await gateway.create_room(
+            name=name, topic=topic, alias_localpart=None, power_levels=levels,
+            knock=mode is AdmissionMode.KNOCK, invite=staff,
+        )
+    server = gateway.user_id.split(":", 1)[1]
+    return room_id, (f"#{alias}:{server}" if alias else None)
+
+
+async def create_officers_room(
+    gateway: MatrixGateway, translator: Translator, *, name: str, locale: str, staff: list[str]
+) -> RoomID:
+    creator_power = await default_version_gives_creator_power(gateway)
+    return await gateway.create_room(
+        name=name,
+        topic=translator.render(locale, "room.officers_topic", name=name),
+        alias_localpart=None,
+        power_levels=officers_power_levels(gateway.user_id, staff, creator_power),
+        knock=True,
+        invite=staff,
+    )
+
+
+async def adopt_room(
+    gateway: MatrixGateway, room: str, mode: AdmissionMode, staff: list[str]
+) -> tuple[RoomID, list[str]]:
+    """Join an existing room the bot was invited to and take charge of it.
+
+    The bot must hold enough power (creator in v12+, or level 100). Members already in the
+    room are not muted on day one: they get level 1 (except anyone someone else muted, whose
+    restriction the bot leaves alone). Returns the room id and those existing members.
+    """
+    room_id = await gateway.resolve_alias(room) if is_room_alias(room) else RoomID(room)
+    try:
+        room_id = await gateway.join(room_id)
+    except MatrixActionError as exc:
+        raise DomainError("error.adopt_cannot_join", room=room, reason=exc.errcode or "") from exc
+    level = await gateway.power_level_of(room_id, gateway.user_id)
+    if level < BOT_POWER:
+        raise DomainError("error.adopt_needs_power", room=room, level=int(level))
+    members = [m for m in await gateway.joined_members(room_id) if m != gateway.user_id]
+    pl = await gateway.state_event(room_id, "m.room.power_levels")
+    users = dict(pl.get("users", {}))
+    info = await gateway.room_info(room_id)
+    default = int(pl.get("users_default", 0))
+    changes: dict[str, int | None] = {}
+    for m in members:
+        current = int(users.get(m, default))
+        if m in staff and current < STAFF_POWER:
+            changes[m] = STAFF_POWER
+        elif mode is AdmissionMode.MUTE and 0 <= current < VERIFIED_POWER:
+            changes[m] = VERIFIED_POWER
+    for s in staff:
+        if s not in members and s not in info.creators:
+            changes.setdefault(s, STAFF_POWER)
+    for u, lv in changes.items():
+        if u not in info.creators and lv is not None:
+            users[u] = lv
+    pl["users"] = users
+    if mode is AdmissionMode.MUTE:
+        pl["events_default"] = max(int(pl.get("events_default", 0)), VERIFIED_POWER)
+        events = dict(pl.get("events", {}))
+        events["m.reaction"] = VERIFIED_POWER
+        events.setdefault("m.room.redaction", 0)
+        pl["events"] = events
+    await gateway.put_state(room_id, "m.room.power_levels", pl)
+    if mode is AdmissionMode.KNOCK:
+        await gateway.put_state(room_id, "m.room.join_rules", {"join_rule": "knock"})
+    return room_id, members

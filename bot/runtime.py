@@ -1,0 +1,515 @@
+"""The running bot: log-in, the sync loop, event dispatch, periodic work and shutdown.
+
+Order of work for each sync response: invites, rooms the bot lost, then every joined room's
+timeline (gaps filled from /messages), events claimed in one batch (each event id handled at
+most once), dispatched in order, and only then the sync token stored. A restart therefore
+resumes exactly where handling stopped: nothing old is handled again and nothing that arrived
+while the bot was down is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from nio import (
+    InviteMemberEvent,
+    LocalProtocolError,
+    MessageDirection,
+    RoomMessagesResponse,
+    SyncError,
+    SyncResponse,
+)
+
+from bot.commands.router import Command, CommandContext, Router
+from bot.config import Config
+from bot.errors import new_ref
+from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.matrix.translate import translate
+from common.clock import Clock
+from common.events import ChatEvent, MessagePosted
+from common.i18n import Translator
+from common.ids import EventID, RoomID, UserID
+from community.model import Compound, Directory, Station
+from storage.db import Database
+from storage.repos.audit import AuditRepository
+from storage.repos.botstate import BotStateRepository, DirectRoomRepository
+from storage.repos.community import CommunityRepository
+
+log = logging.getLogger(__name__)
+
+SYNC_TOKEN = "sync_token"
+DEVICE_ID = "device_id"
+ACCESS_TOKEN = "access_token"
+
+
+class FatalSyncError(Exception):
+    """The homeserver no longer accepts the bot's credentials; restarting will not help."""
+
+
+@dataclass(frozen=True)
+class EventEnv:
+    """Where an event happened, resolved once from the directory snapshot."""
+
+    directory: Directory
+    compound: Compound | None = None
+    station: Station | None = None  # set for events in a station's officers' room
+    dm_user: UserID | None = None  # set for events in the bot's DM with this person
+
+
+class Feature(Protocol):
+    name: str
+
+    def commands(self) -> Iterable[Command]: ...
+
+    async def start(self) -> None: ...
+
+    async def on_event(self, event: ChatEvent, env: EventEnv) -> None: ...
+
+    async def tick(self, now: datetime) -> None: ...
+
+
+class DirectoryHolder:
+    """The current Directory snapshot, reloaded from the database when asked or periodically."""
+
+    def __init__(self, repo: CommunityRepository, admins: Iterable[str]) -> None:
+        self.repo = repo
+        self.admins = list(admins)
+        self.current = Directory([], [], [], self.admins)
+
+    async def reload(self) -> Directory:
+        self.current = await self.repo.load_directory(self.admins)
+        return self.current
+
+
+class DirectMessenger:
+    """Sends direct messages, opening (and remembering) a DM room per person on first use."""
+
+    def __init__(self, gateway: MatrixGateway, repo: DirectRoomRepository) -> None:
+        self.gateway = gateway
+        self.repo = repo
+        self.rooms: dict[str, str] = {}
+        self.by_room: dict[str, UserID] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def load(self) -> None:
+        self.rooms = await self.repo.all()
+        self.by_room = {room: UserID(user) for user, room in self.rooms.items()}
+
+    def user_of_room(self, room_id: str) -> UserID | None:
+        return self.by_room.get(room_id)
+
+    async def room_for(self, user_id: str, fresh: bool = False) -> RoomID:
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            room = self.rooms.get(user_id)
+            if room and not fresh:
+                return RoomID(room)
+            new = await self.gateway.create_dm(user_id)
+            await self.repo.set(user_id, new)
+            if room:
+                self.by_room.pop(room, None)
+            self.rooms[user_id] = new
+            self.by_room[new] = UserID(user_id)
+            return new
+
+    async def send(self, user_id: str, body: str, html: str | None = None) -> EventID:
+        room = await self.room_for(user_id)
+        try:
+            return await self.gateway.send_text(room, body, html)
+        except MatrixActionError as exc:
+            if not exc.permanent:
+                raise
+            # The person left or the room is gone: open a new one.
+            room = await self.room_for(user_id, fresh=True)
+            return await self.gateway.send_text(room, body, html)
+
+
+@dataclass
+class SyncStats:
+    started_monotonic: float = field(default_factory=time.monotonic)
+    last_sync_monotonic: float | None = None
+    syncs: int = 0
+    events_handled: int = 0
+    failures: int = 0
+    connected: bool = False
+    handler_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lag(self) -> float | None:
+        if self.last_sync_monotonic is None:
+            return None
+        return time.monotonic() - self.last_sync_monotonic
+
+
+class Bot:
+    """Composition of the gateway, the router and the features, with the loops that drive them."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        db: Database,
+        gateway: MatrixGateway,
+        clock: Clock,
+        translator: Translator,
+        directory: DirectoryHolder,
+        dms: DirectMessenger,
+        router: Router,
+        features: Sequence[Feature],
+        audit: AuditRepository,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.gateway = gateway
+        self.clock = clock
+        self.translator = translator
+        self.directory = directory
+        self.dms = dms
+        self.router = router
+        self.features = list(features)
+        self.audit = audit
+        self.state = BotStateRepository(db, clock)
+        self.stats = SyncStats()
+        self.stop_event = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.joined_rooms: set[str] = set()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.fatal: BaseException | None = None
+
+    def add_feature(self, feature: Feature) -> None:
+        self.features.append(feature)
+        self.router.add(feature.commands())
+
+    # start-up ------------------------------------------------------------------------------
+    async def login(self) -> None:
+        device, token = await self.gateway.login(
+            await self.state.get(DEVICE_ID), await self.state.get(ACCESS_TOKEN)
+        )
+        await self.state.set(DEVICE_ID, device)
+        if self.config.matrix.access_token is None:
+            # Password log-ins keep their token so a restart reuses the same device.
+            await self.state.set(ACCESS_TOKEN, token)
+        log.info("logged in as %s (device %s)", self.gateway.user_id, device)
+
+    def sync_filter(self, initial: bool) -> dict[str, Any]:
+        return {
+            "presence": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+            "room": {
+                "timeline": {"limit": 1 if initial else self.config.matrix.timeline_limit,
+                             "lazy_load_members": True},
+                "state": {"lazy_load_members": True},
+                "ephemeral": {"not_types": ["*"]},
+                "account_data": {"not_types": ["*"]},
+            },
+        }
+
+    async def start(self) -> None:
+        """Log in, load state, catch up with the homeserver; then start the loops."""
+        await self.login()
+        await self.directory.reload()
+        await self.dms.load()
+        for feature in self.features:
+            await feature.start()
+        token = await self.state.get(SYNC_TOKEN)
+        if token is None:
+            # First start: learn where "now" is without handling history; pending invites
+            # still get an answer.
+            response = await self._sync_call(None, initial=True)
+            await self._handle_invites(response)
+            self._note_joined(response)
+            await self.state.set(SYNC_TOKEN, response.next_batch)
+        else:
+            self.gateway.client.next_batch = token
+        await self.ensure_joined()
+        self._tasks = [
+            asyncio.create_task(self._sync_loop(), name="linli-sync"),
+            asyncio.create_task(self._tick_loop(), name="linli-tick"),
+            asyncio.create_task(self._refresh_loop(), name="linli-directory"),
+        ]
+
+    async def ensure_joined(self) -> None:
+        """Join every managed room the bot is not in; say clearly which cannot be reached."""
+        joined = await self.gateway.client.joined_rooms()
+        if hasattr(joined, "rooms"):
+            self.joined_rooms = set(joined.rooms)
+        for room_id in sorted(self.directory.current.managed_room_ids() - self.joined_rooms):
+            compound = self.directory.current.compound_by_room(room_id)
+            what = f"compound {compound.slug}" if compound else "officers' room"
+            try:
+                await self.gateway.join(room_id)
+                self.joined_rooms.add(room_id)
+                log.info("joined %s of %s", room_id, what)
+            except MatrixActionError as exc:
+                log.warning(
+                    "cannot reach room %s of %s: %s (invite the bot or check the room id)",
+                    room_id, what, exc.errcode or exc.message,
+                )
+
+    # loops -----------------------------------------------------------------------------------
+    async def _sync_call(self, since: str | None, initial: bool = False) -> SyncResponse:
+        timeout = 0 if initial else int(self.config.matrix.sync_timeout.total_seconds() * 1000)
+        try:
+            response = await self.gateway.client.sync(
+                timeout=timeout, sync_filter=self.sync_filter(initial), since=since,
+            )
+        except (LocalProtocolError,) as exc:
+            raise FatalSyncError(str(exc)) from exc
+        if isinstance(response, SyncError):
+            if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                raise FatalSyncError(f"the homeserver refused the bot's token: {response.message}")
+            raise MatrixActionError("sync", response.status_code, response.message)
+        return response
+
+    async def _sync_loop(self) -> None:
+        failures = 0
+        while not self.stop_event.is_set():
+            since = await self.state.get(SYNC_TOKEN)
+            try:
+                response = await self._sync_call(since)
+            except FatalSyncError as exc:
+                log.error("stopping: %s", exc)
+                self.fatal = exc
+                self.stop_event.set()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # unreachable homeserver, 5xx, timeouts
+                failures += 1
+                self.stats.failures += 1
+                self.stats.connected = False
+                delay = min(
+                    self.config.matrix.reconnect_max_delay.total_seconds(),
+                    0.5 * 2 ** min(failures, 10),
+                ) * random.uniform(0.8, 1.2)
+                log.warning("homeserver unreachable (%s); retrying in %.1f s",
+                            type(exc).__name__ if not str(exc) else str(exc)[:200], delay)
+                try:
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
+                continue
+            if failures:
+                log.info("homeserver reachable again after %d failed syncs", failures)
+            failures = 0
+            self.stats.connected = True
+            try:
+                await self.process(response, since)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                ref = new_ref()
+                log.exception("could not process a sync response (ref: %s); retrying", ref)
+                await asyncio.sleep(1)
+                continue
+            self.stats.syncs += 1
+            self.stats.last_sync_monotonic = time.monotonic()
+            self.ready.set()
+
+    async def _tick_loop(self) -> None:
+        interval = self.config.bot.tick_interval.total_seconds()
+        while not self.stop_event.is_set():
+            await self.run_due()
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    async def run_due(self) -> None:
+        """Give each feature the chance to do its time-dependent work (reminders, deadlines,
+        schedules) as of the clock's ``now``. Tests call this after moving a FakeClock."""
+        now = self.clock.now()
+        for feature in self.features:
+            started = time.monotonic()
+            try:
+                await feature.tick(now)
+            except Exception:
+                ref = new_ref()
+                log.exception("periodic work of %s failed (ref: %s)", feature.name, ref)
+            finally:
+                self._time(f"tick:{feature.name}", started)
+
+    async def _refresh_loop(self) -> None:
+        interval = self.config.bot.directory_refresh.total_seconds()
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                before = self.directory.current.managed_room_ids()
+                await self.directory.reload()
+                if self.directory.current.managed_room_ids() - before:
+                    await self.ensure_joined()
+            except Exception:
+                log.exception("could not reload the directory; keeping the previous one")
+
+    # sync processing ---------------------------------------------------------------------------
+    def _note_joined(self, response: SyncResponse) -> None:
+        self.joined_rooms.update(response.rooms.join.keys())
+        for room_id in response.rooms.leave:
+            self.joined_rooms.discard(room_id)
+
+    async def process(self, response: SyncResponse, since: str | None) -> None:
+        await self._handle_invites(response)
+        self._handle_leaves(response)
+        self._note_joined(response)
+        batch: list[tuple[str, Any]] = []
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            if info.timeline.limited and since:
+                events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
+            batch.extend((room_id, e) for e in events)
+        ids = [getattr(e, "event_id", None) for _, e in batch]
+        fresh = await self.state.claim_events(i for i in ids if i)
+        for room_id, event in batch:
+            event_id = getattr(event, "event_id", None)
+            if event_id not in fresh:
+                continue
+            fresh.discard(event_id)
+            await self.dispatch_nio(room_id, event)
+        await self.state.set(SYNC_TOKEN, response.next_batch)
+
+    async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
+        """Fetch the events a limited timeline left out, oldest first."""
+        if not prev_batch:
+            return []
+        gathered: list[Any] = []
+        start: str | None = prev_batch
+        for _ in range(50):  # at most 5,000 events per room per gap
+            resp = await self.gateway.client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=100,
+            )
+            if not isinstance(resp, RoomMessagesResponse) or not resp.chunk:
+                break
+            gathered.extend(resp.chunk)
+            if not resp.end or resp.end == start:
+                break
+            start = resp.end
+        gathered.reverse()
+        if gathered:
+            log.info("filled a gap of %d events in %s", len(gathered), room_id)
+        return gathered
+
+    async def _handle_invites(self, response: SyncResponse) -> None:
+        me = self.gateway.user_id
+        for room_id, info in response.rooms.invite.items():
+            inviter = None
+            for ev in info.invite_state:
+                if (isinstance(ev, InviteMemberEvent) and ev.state_key == me
+                        and ev.membership == "invite"):
+                    inviter = ev.sender
+            if inviter is None:
+                continue
+            directory = self.directory.current
+            if directory.may_invite_bot(inviter) or room_id in directory.managed_room_ids():
+                try:
+                    await self.gateway.join(room_id)
+                    self.joined_rooms.add(room_id)
+                    log.info("joined %s on the invitation of %s", room_id, inviter)
+                except MatrixActionError as exc:
+                    log.warning("could not join %s: %s", room_id, exc)
+            else:
+                log.info("refused an invitation to %s from %s, who is not staff", room_id, inviter)
+                try:
+                    await self.gateway.leave(room_id)
+                except MatrixActionError as exc:
+                    log.warning("could not refuse the invitation to %s: %s", room_id, exc)
+
+    def _handle_leaves(self, response: SyncResponse) -> None:
+        managed = self.directory.current.managed_room_ids()
+        for room_id in response.rooms.leave:
+            if room_id in managed:
+                compound = self.directory.current.compound_by_room(room_id)
+                log.warning(
+                    "the bot was removed from managed room %s%s; invite it back to restore service",
+                    room_id, f" (compound {compound.slug})" if compound else "",
+                )
+
+    def env_for(self, room_id: str) -> EventEnv:
+        directory = self.directory.current
+        compound = directory.compound_by_room(room_id)
+        if compound:
+            return EventEnv(directory, compound=compound, station=directory.station_of(compound))
+        station = directory.station_by_officers_room(room_id)
+        if station:
+            return EventEnv(directory, station=station)
+        return EventEnv(directory, dm_user=self.dms.user_of_room(room_id))
+
+    async def dispatch_nio(self, room_id: str, nio_event: Any) -> None:
+        event = translate(room_id, nio_event)
+        if event is None:
+            return
+        await self.dispatch(event)
+
+    async def dispatch(self, event: ChatEvent) -> None:
+        if event.sender == self.gateway.user_id:
+            return
+        env = self.env_for(event.room_id)
+        if env.compound is None and env.station is None and env.dm_user is None:
+            return  # a room the bot does not manage
+        started = time.monotonic()
+        self.stats.events_handled += 1
+        if isinstance(event, MessagePosted) and self.router.is_command(event.body.strip()):
+            await self.router.dispatch(self._command_context(event, env))
+            return
+        for feature in self.features:
+            try:
+                await feature.on_event(event, env)
+            except Exception:
+                ref = new_ref()
+                log.exception("%s failed on %s (ref: %s)", feature.name, event.event_id, ref)
+        self._time("event", started)
+        log.debug("handled %s %s in %.1f ms", type(event).__name__, event.event_id,
+                  (time.monotonic() - started) * 1000)
+
+    def _time(self, name: str, started: float) -> None:
+        self.stats.handler_seconds[name] = self.stats.handler_seconds.get(name, 0.0) + (
+            time.monotonic() - started
+        )
+
+    def _command_context(self, event: MessagePosted, env: EventEnv) -> CommandContext:
+        directory = env.directory
+        if env.compound:
+            roles = directory.roles_in_compound(event.sender, env.compound)
+            locale = env.compound.locale
+        elif env.station:
+            roles = directory.roles_in_station(event.sender, env.station)
+            locale = env.station.locale
+        else:
+            roles = directory.roles_in_room(event.sender, event.room_id)
+            locale = self.config.bot.default_locale
+
+        async def reply(body: str, html: str | None) -> EventID:
+            return await self.gateway.send_text(event.room_id, body, html, reply_to=event.event_id)
+
+        return CommandContext(
+            event=event, sender=event.sender, room_id=event.room_id, roles=roles, locale=locale,
+            compound=env.compound, station=env.station, translator=self.translator,
+            reply_fn=reply,
+        )
+
+    # shutdown --------------------------------------------------------------------------------
+    async def stop(self) -> None:
+        self.stop_event.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks = []
+
+    async def wait(self) -> None:
+        await self.stop_event.wait()
+
+    def uptime(self) -> timedelta:
+        return timedelta(seconds=time.monotonic() - self.stats.started_monotonic)
