@@ -146,6 +146,3 @@ def add_command(
     parser.set_defaults(func=handler)
     return parser
 
-
-if __name__ == "__main__":
-    sys.exit(main())
