@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 from bot.commands.router import Router
 from bot.config import Config
@@ -16,6 +17,8 @@ from bot.messages import all_catalogs
 from bot.runtime import Bot, DirectMessenger, DirectoryHolder
 from common.clock import Clock, SystemClock
 from common.i18n import Translator
+from bot.web.app import WebServer, build_web_app
+from bot.web.metrics import MetricSource, Sample
 from storage.db import Database
 from storage.repos.audit import AuditRepository
 from storage.repos.botstate import DirectRoomRepository
@@ -31,11 +34,60 @@ class App:
     gateway: MatrixGateway
     bot: Bot
     clock: Clock
+    web: WebServer | None = None
+
+    async def start(self) -> None:
+        await self.bot.start()
+        if self.web is not None:
+            await self.web.start()
 
     async def close(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
         await self.bot.stop()
         await self.gateway.close()
         await self.db.close()
+
+
+def core_metrics(bot: Bot) -> MetricSource:
+    async def source() -> list[Sample]:
+        directory = bot.directory.current
+        managed = directory.managed_room_ids()
+        lag = bot.stats.lag()
+        samples = [
+            Sample("linli_rooms_managed", len(managed), "Rooms the bot manages"),
+            Sample("linli_rooms_joined", len(managed & bot.joined_rooms),
+                   "Managed rooms the bot is in"),
+            Sample("linli_compounds", len(directory.compounds), "Compounds"),
+            Sample("linli_syncs_total", bot.stats.syncs, "Successful syncs", "counter"),
+            Sample("linli_sync_failures_total", bot.stats.failures, "Failed syncs", "counter"),
+            Sample("linli_events_handled_total", bot.stats.events_handled,
+                   "Matrix events handled", "counter"),
+            Sample("linli_sync_lag_seconds", -1 if lag is None else lag,
+                   "Seconds since the last successful sync (-1 before the first)"),
+        ]
+        for name, seconds in sorted(bot.stats.handler_seconds.items()):
+            samples.append(Sample("linli_handler_seconds_total", seconds,
+                                  "Time spent in handlers", "counter", {"handler": name}))
+        return samples
+
+    return source
+
+
+def health_check(bot: Bot, db: Database, max_lag: float) -> Any:
+    async def check() -> dict[str, Any]:
+        db_ok = await db.ping()
+        lag = bot.stats.lag()
+        sync_ok = lag is not None and lag <= max_lag and not bot.stop_event.is_set()
+        loop_alive = any(t.get_name() == "linli-sync" and not t.done() for t in bot.tasks)
+        return {
+            "ok": db_ok and sync_ok and loop_alive,
+            "database": "ok" if db_ok else "unreachable",
+            "sync_loop": "alive" if loop_alive else "stopped",
+            "last_sync_age_seconds": None if lag is None else round(lag, 3),
+        }
+
+    return check
 
 
 async def build_app(config: Config, clock: Clock | None = None) -> App:
@@ -63,7 +115,15 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             uptime=bot.uptime,
         )
     )
-    return App(config=config, db=db, gateway=gateway, bot=bot, clock=clock)
+    web_server = None
+    if config.web.enabled:
+        max_lag = config.matrix.sync_timeout.total_seconds() + config.matrix.request_timeout.total_seconds()
+        web_app = build_web_app(
+            health=health_check(bot, db, max_lag),
+            metric_sources=[core_metrics(bot), *bot.metric_sources],
+        )
+        web_server = WebServer(web_app, config.web.host, config.web.port)
+    return App(config=config, db=db, gateway=gateway, bot=bot, clock=clock, web=web_server)
 
 
 async def run(config: Config) -> int:
@@ -73,7 +133,7 @@ async def run(config: Config) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, app.bot.stop_event.set)
     try:
-        await app.bot.start()
+        await app.start()
         log.info("running; %d rooms managed", len(app.bot.directory.current.managed_room_ids()))
         await app.bot.wait()
         log.info("shutting down")

@@ -138,7 +138,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, app.bot.stop_event.set)
         try:
-            await app.bot.start()
+            await app.start()
             print(_instructions(hs, accounts, data, app))
             await app.bot.wait()
         finally:

@@ -180,11 +180,19 @@ class Bot:
         self.ready = asyncio.Event()
         self.joined_rooms: set[str] = set()
         self._tasks: list[asyncio.Task[Any]] = []
+        self.metric_sources: list[Any] = []
         self.fatal: BaseException | None = None
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)
         self.router.add(feature.commands())
+        metrics = getattr(feature, "metrics", None)
+        if metrics is not None:
+            self.metric_sources.append(metrics)
+
+    @property
+    def tasks(self) -> list[asyncio.Task[Any]]:
+        return list(self._tasks)
 
     # start-up ------------------------------------------------------------------------------
     async def login(self) -> None:

@@ -233,7 +233,7 @@ def bot_config(
 
 async def start_bot(config: Config, clock: Clock | None = None) -> App:
     app = await build_app(config, clock=clock)
-    await app.bot.start()
+    await app.start()
     await until(lambda: app.bot.ready.is_set(), 20, "the bot's first sync")
     return app
 

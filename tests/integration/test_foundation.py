@@ -293,3 +293,90 @@ async def test_rate_limits_are_honoured_and_bounded(
             await impatient.close()
     finally:
         await gateway.close()
+
+
+async def test_linli_run_stops_cleanly_on_sigterm_and_names_unreachable_rooms(
+    synapse: LocalSynapse, bot_account: Account, tmp_path: Path
+) -> None:
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    import yaml
+
+    db_file = tmp_path / "linli.db"
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump({
+        "matrix": {"homeserver": synapse.base_url, "user_id": bot_account.user_id,
+                   "sync_timeout": "1s"},
+        "database": {"url": f"sqlite:///{db_file}"},
+    }))
+    # A compound whose room the bot cannot reach.
+    config = bot_config(synapse, bot_account, f"sqlite+aiosqlite:///{db_file}")
+    from common.clock import SystemClock
+    from storage.db import Database
+
+    db = Database(config.database.url)
+    await db.upgrade()
+    repo = CommunityRepository(db, SystemClock())
+    station = await repo.create_station("xinhua", "新华派出所")
+    await repo.create_compound(slug="ghost", name="幽灵小区", station_id=station.id,
+                               room_id="!doesnotexist:linli.test")
+    await db.close()
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(config_file), "run",
+        env={**os.environ, "LINLI_MATRIX__ACCESS_TOKEN": bot_account.access_token},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output: list[str] = []
+
+    async def read() -> None:
+        assert proc.stdout
+        async for line in proc.stdout:
+            output.append(line.decode(errors="replace"))
+
+    reader = asyncio.create_task(read())
+    try:
+        await until(lambda: any("running;" in line for line in output), 60, "the bot running")
+        assert any("cannot reach room !doesnotexist:linli.test of compound ghost" in line
+                   for line in output), "".join(output)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await reader
+    assert code == 0, "".join(output)
+    assert any("shutting down" in line for line in output)
+    assert not any("Traceback" in line for line in output), "".join(output)
+
+
+async def test_health_and_metrics(
+    synapse: LocalSynapse, bot_account: Account, db_path: str
+) -> None:
+    import aiohttp
+
+    config = bot_config(synapse, bot_account, db_path,
+                        extra={"web": {"enabled": True, "port": 0}})
+    app = await start_bot(config)
+    try:
+        assert app.web is not None
+        base = f"http://127.0.0.1:{app.web.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/healthz") as resp:
+                body = await resp.json()
+                assert resp.status == 200, body
+                assert body["database"] == "ok" and body["sync_loop"] == "alive"
+            async with http.get(base + "/metrics") as resp:
+                text = await resp.text()
+                assert resp.status == 200
+            assert "# TYPE linli_rooms_managed gauge" in text
+            assert "linli_syncs_total" in text
+            await app.bot.stop()
+            async with http.get(base + "/healthz") as resp:
+                assert resp.status == 503
+                assert (await resp.json())["sync_loop"] == "stopped"
+    finally:
+        await app.close()
