@@ -99,8 +99,8 @@ async def _provision(config: Config, accounts: dict[str, Account]) -> list[str]:
         await linli("staff", "add", accounts["officer"].user_id, "--role", "officer",
                     "--station", "xinhua", "--name", "王警官", "--phone", "021-5555-0110")
     if directory.compound_by_slug("meiyuan") is None:
-        await linli("compound", "create", "meiyuan", "--name", "梅园小区", "--station", "xinhua",
-                    "--setting", "emergency_numbers=[{label: 报警, number: '110'}, "
+        await linli("compound", "create", "meiyuan", "--name", "梅园小区", "--station", "xinhua")
+        await linli("compound", "set", "meiyuan", "--setting", "emergency_numbers=[{label: 报警, number: '110'}, "
                     "{label: 火警, number: '119'}, {label: 急救, number: '120'}, "
                     "{label: 物业, number: '021-5555-0199'}]")
     return notes
