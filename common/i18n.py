@@ -77,7 +77,7 @@ class Translator:
             for loc in Locale:
                 if loc.value not in templates:
                     out.append(f"{key}: no {loc.value}")
-            fields = {_fields(t).__repr__() for t in templates.values()}
+            fields = {frozenset(_fields(t)) for t in templates.values()}
             if len(fields) > 1:
                 out.append(f"{key}: fields differ between locales")
         return out
