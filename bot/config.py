@@ -174,6 +174,143 @@ class LoggingConfig(_Section):
         return v
 
 
+class ModerationConfig(_Section):
+    """Warnings and flood control; field names match moderation.model.ModerationSettings."""
+
+    warn_limit: int = Field(default=3, ge=1, le=100)
+    warn_window: Duration = timedelta(days=30)
+    warn_mute: Duration = timedelta(hours=24)
+    flood_messages: int = Field(default=10, ge=2, le=1000)
+    flood_window: Duration = timedelta(seconds=30)
+    flood_mute: Duration = timedelta(minutes=10)
+    flood_max_tracked: int = Field(default=100_000, ge=100)
+
+
+class BroadcastsConfig(_Section):
+    """Bulletins; field names match broadcasts.delivery.BroadcastSettings."""
+
+    catch_up_window: Duration = timedelta(hours=1)
+    lease_ttl: Duration = timedelta(seconds=60)
+    max_concurrent_sends: int = Field(default=8, ge=1, le=100)
+    late_after: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+
+
+class VerificationConfig(_Section):
+    """Defaults of the verification policy; field names match
+    verification.policy.VerificationPolicy. A compound overrides them in
+    settings["verification"]."""
+
+    grace: Duration = timedelta(hours=72)
+    reminders: list[Duration] = Field(
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
+    )
+    household_cap: int | None = Field(default=None, ge=1)
+    adopted_grace: Duration = timedelta(days=14)
+    adopted_dm_per_minute: int = Field(default=20, ge=1, le=1000)
+    max_failures: int = Field(default=5, ge=1, le=100)
+    failure_window: Duration = timedelta(hours=24)
+    lock_duration: Duration = timedelta(hours=24)
+    notice_period: Duration = timedelta(hours=24)
+    code_validity: Duration = timedelta(days=365)
+
+
+class QuestionTopicConfig(_Section):
+    keywords: list[str] = Field(default_factory=list)
+    roles: list[str]
+
+
+class QuestionsConfig(_Section):
+    """Residents' questions; field names match questions.settings.QuestionSettings. A list
+    left out keeps the built-in default; ``extra_*`` lists add to the defaults. A compound
+    overrides deadline, escalate_after, office_start, office_end, workdays and enabled in
+    settings["questions"]."""
+
+    enabled: bool = True
+    deadline: Duration = timedelta(minutes=30)
+    escalate_after: Duration = timedelta(hours=2)
+    urgent_escalate_after: Duration = timedelta(minutes=15)
+    office_start: str = "08:00"
+    office_end: str = "20:00"
+    workdays: list[str] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    )
+    mention_window: Duration = timedelta(hours=24)
+    expire_after: Duration = timedelta(days=7)
+    pending_retry: Duration = timedelta(minutes=5)
+    answer_reactions: list[str] = Field(default_factory=lambda: ["✅"])
+    good_ratings: list[str] = Field(default_factory=lambda: ["👍"])
+    bad_ratings: list[str] = Field(default_factory=lambda: ["👎"])
+    digest_weekday: str = "mon"
+    digest_time: str = "09:00"
+    list_limit: int = Field(default=20, ge=1, le=200)
+    topics: dict[str, QuestionTopicConfig] | None = None
+    interrogatives: list[str] | None = None
+    question_openers: list[str] | None = None
+    non_questions: list[str] | None = None
+    chatter_prefixes: list[str] | None = None
+    problem_keywords: list[str] | None = None
+    urgent_keywords: list[str] | None = None
+    extra_interrogatives: list[str] = Field(default_factory=list)
+    extra_non_questions: list[str] = Field(default_factory=list)
+    extra_problem_keywords: list[str] = Field(default_factory=list)
+    extra_urgent_keywords: list[str] = Field(default_factory=list)
+
+    def to_settings(self) -> Any:
+        """The domain settings (questions.settings.QuestionSettings); ValueError if invalid."""
+        from community.model import Role
+        from questions import settings as qs
+
+        lists: dict[str, Any] = {}
+        for name in ("interrogatives", "question_openers", "non_questions", "chatter_prefixes",
+                     "problem_keywords", "urgent_keywords"):
+            base = getattr(self, name)
+            value = tuple(base) if base is not None else getattr(qs.QuestionSettings, name)
+            value += tuple(getattr(self, f"extra_{name}", ()))
+            lists[name] = value
+        topics = qs.DEFAULT_TOPICS
+        if self.topics is not None:
+            try:
+                topics = tuple(
+                    qs.Topic(name, tuple(t.keywords), tuple(Role(r) for r in t.roles))
+                    for name, t in self.topics.items()
+                )
+            except ValueError:
+                roles = ", ".join(r.value for r in Role)
+                raise ValueError(f"topics: roles must be among {roles}") from None
+            if not any(t.name == "other" for t in topics):
+                topics += (qs.DEFAULT_TOPICS[-1],)
+        weekday = self.digest_weekday.strip().lower()[:3]
+        if weekday not in qs.WEEKDAYS:
+            raise ValueError(f"digest_weekday {self.digest_weekday!r} is not a weekday like mon")
+        return qs.QuestionSettings(
+            enabled=self.enabled,
+            deadline=self.deadline,
+            escalate_after=self.escalate_after,
+            urgent_escalate_after=self.urgent_escalate_after,
+            office_hours=qs.OfficeHours(
+                qs.parse_clock(self.office_start), qs.parse_clock(self.office_end),
+                qs.parse_workdays(self.workdays),
+            ),
+            mention_window=self.mention_window,
+            expire_after=self.expire_after,
+            pending_retry=self.pending_retry,
+            answer_reactions=tuple(self.answer_reactions),
+            good_ratings=tuple(self.good_ratings),
+            bad_ratings=tuple(self.bad_ratings),
+            digest_weekday=qs.WEEKDAYS.index(weekday),
+            digest_time=qs.parse_clock(self.digest_time),
+            list_limit=self.list_limit,
+            topics=topics,
+            **lists,
+        )
+
+    @model_validator(mode="after")
+    def _valid(self) -> QuestionsConfig:
+        self.to_settings()  # its ValueError names the problem; pydantic adds "questions"
+        return self
+
+
 class Config(_Section):
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
@@ -181,6 +318,10 @@ class Config(_Section):
     bot: BotConfig = BotConfig()
     web: WebConfig = WebConfig()
     logging: LoggingConfig = LoggingConfig()
+    verification: VerificationConfig = VerificationConfig()
+    broadcasts: BroadcastsConfig = BroadcastsConfig()
+    moderation: ModerationConfig = ModerationConfig()
+    questions: QuestionsConfig = QuestionsConfig()
 
 
 def check_timezone(name: str) -> str:

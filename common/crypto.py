@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
@@ -54,6 +55,10 @@ def generate_key() -> str:
 def parse_key(text: str, name: str = "security.data_key") -> bytes:
     """Decode a data key; the error names the setting, never its value."""
     value = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+={0,2}", value):
+        raise DataKeyError(
+            f"{name} is not url-safe base64; create one with `linli keys generate`"
+        )
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):

@@ -20,6 +20,7 @@ _SEPARATORS = re.compile(r"[\s\-_‐‑‒–—―−－]+")
 _ALPHABET_SET = frozenset(ALPHABET)
 
 CODE_PURPOSE = "enrolment-code"
+_PUNCTUATION = re.compile(r"[,，;；:：。!！?？、\"“”'‘’()（）\[\]【】]")
 
 
 def new_code() -> str:
@@ -65,5 +66,5 @@ def split_reply(text: str) -> tuple[str | None, str]:
         candidates[0],
     )
     code = parse_code(best.group(1) + best.group(2))
-    rest = (value[:best.start()] + " " + value[best.end():]).strip(" \t\r\n,，;；:：")
-    return code, " ".join(rest.split())
+    rest = value[:best.start()] + " " + value[best.end():]
+    return code, " ".join(_PUNCTUATION.sub(" ", rest).split())

@@ -76,6 +76,35 @@ class Person:
 
 
 @dataclass(frozen=True)
+class RegistryRecord:
+    """One person as given to the registry (by an import row or a command), normalised."""
+
+    building: str
+    unit: str
+    flat: str
+    name: str = field(repr=False)
+    role: PersonRole
+    phone: str | None = field(default=None, repr=False)
+    note: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    households_added: int = 0
+    people_added: int = 0
+    people_changed: int = 0
+    people_unchanged: int = 0
+    people_restored: int = 0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(
+            self.households_added + self.people_added + self.people_changed
+            + self.people_restored
+        )
+
+
+@dataclass(frozen=True)
 class RegistryEntry:
     """One person of the registry with their household, for export and listing."""
 

@@ -41,11 +41,17 @@ def names_match(a: str, b: str) -> bool:
     return bool(na) and na == nb
 
 
+_HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff\u00b7])\s+(?=[\u3400-\u9fff\u00b7])")
+
+
 def display_name(text: str) -> str:
-    """A name as stored for display: NFKC, trimmed, single inner spaces, canonical dot."""
+    """A name as stored for display: NFKC, trimmed, canonical dot, single spaces between
+    Latin words and none between Chinese characters ("张 伟" -> "张伟")."""
     value = unicodedata.normalize("NFKC", text)
     value = _DOT_RE.sub(NAME_DOT, value)
-    return " ".join(value.split()).strip(NAME_DOT + " ")
+    value = " ".join(_SPACE_RE.sub(" ", value).split())
+    value = _HAN_GAP.sub("", value)
+    return value.strip(NAME_DOT + " ")
 
 
 def mask_name(text: str) -> str:
@@ -95,7 +101,7 @@ def mask_phone(phone: str) -> str:
 _BUILDING_SUFFIX = re.compile(r"(号楼|栋|幢|座|楼|号)$")
 _UNIT_SUFFIX = re.compile(r"(单元|门)$")
 _FLAT_SUFFIX = re.compile(r"(室|号|户)$")
-_PART_RE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff\-]{1,16}$")
+_PART_RE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]{1,16}$")
 
 
 def _clean(text: str) -> str:

@@ -41,18 +41,18 @@ class VerificationPolicy:
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> VerificationPolicy:
         """This policy with a compound's overrides; unknown keys or bad values raise
-        DomainError("error.bad_policy", key=...)."""
+        DomainError("error.bad_policy", setting=...)."""
         if not overrides:
             return self
         names = {f.name for f in fields(self)}
         changes: dict[str, Any] = {}
         for key, raw in overrides.items():
             if key not in names:
-                raise DomainError("error.bad_policy", key=key)
+                raise DomainError("error.bad_policy", setting=key)
             try:
                 changes[key] = _coerce(key, raw)
             except (DomainError, TypeError, ValueError):
-                raise DomainError("error.bad_policy", key=key) from None
+                raise DomainError("error.bad_policy", setting=key) from None
         return replace(self, **changes)
 
 

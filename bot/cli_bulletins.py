@@ -1,0 +1,114 @@
+"""``linli bulletins add|list|show|preview|pause|resume|delete|translate``: the chat's
+``!bulletin`` commands for the operator (who acts with full rights, recorded as "cli").
+
+The bulletin spec is one argument, in the chat syntax (see broadcasts.commands)::
+
+    linli bulletins add 'all cron "0 9 * * 1" | 防诈骗提示 | 陌生来电要求转账的，一律是诈骗'
+
+The running bot picks new bulletins up from the database at its next tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli import CliContext, add_command
+from bot.scheduling import ApschedulerFireTimes
+from broadcasts.model import CommandResult
+from broadcasts.render import render_lines
+from broadcasts.service import BulletinCommands
+from storage.repos.broadcasts import BroadcastRepository
+from storage.repos.community import CommunityRepository
+
+SPEC_HELP = (
+    'TARGET SCHEDULE [until DATE] [tz ZONE] [series] | TITLE | BODY, e.g. '
+    '\'all cron "0 9 * * 1" | Title | Text\' (quote it as one argument)'
+)
+
+
+def register(sub: Any) -> None:
+    async def usage(ctx: CliContext, args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser = add_command(sub, "bulletins", usage, "safety bulletins: add, list, pause, ...")
+    actions = parser.add_subparsers(dest="bulletins_action", metavar="ACTION")
+    p = add_command(actions, "add", cmd_add, "create a bulletin")
+    p.add_argument("spec", help=SPEC_HELP)
+    add_command(actions, "list", cmd_list, "list bulletins")
+    for name, handler, text in (
+        ("show", cmd_show, "show a bulletin"),
+        ("pause", cmd_pause, "pause a bulletin"),
+        ("resume", cmd_resume, "resume a paused bulletin from now on"),
+        ("delete", cmd_delete, "delete a bulletin (its delivery history is kept)"),
+    ):
+        p = add_command(actions, name, handler, text)
+        p.add_argument("number", type=int, metavar="N")
+    p = add_command(actions, "preview", cmd_preview, "print a bulletin as a room would get it")
+    p.add_argument("number", type=int, metavar="N")
+    p.add_argument("--compound", metavar="SLUG", help="render for this compound")
+    p.add_argument("--html", action="store_true", help="print the HTML body too")
+    p = add_command(actions, "translate", cmd_translate, "add a version in another language")
+    p.add_argument("number", type=int, metavar="N")
+    p.add_argument("spec", help="LOCALE | TITLE | BODY (tips separated by || for a series)")
+
+
+async def _service(ctx: CliContext) -> BulletinCommands:
+    db = await ctx.database()
+    directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
+    return BulletinCommands(
+        BroadcastRepository(db),
+        ApschedulerFireTimes(),
+        lambda: directory,
+        ctx.translator,
+        ctx.clock,
+        default_timezone=ctx.config.bot.default_timezone,
+    )
+
+
+def _print(ctx: CliContext, result: CommandResult, html: bool = False) -> int:
+    locale = ctx.config.bot.default_locale
+    if result.lines:
+        ctx.out(render_lines(ctx.translator, locale, result.lines))
+    if result.preview is not None:
+        ctx.out()
+        ctx.out(result.preview.body)
+        if html:
+            ctx.out()
+            ctx.out(result.preview.formatted_body)
+    return 0
+
+
+async def cmd_add(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).add(None, args.spec))
+
+
+async def cmd_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).list(None))
+
+
+async def cmd_show(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).show(None, args.number))
+
+
+async def cmd_pause(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).pause(None, args.number))
+
+
+async def cmd_resume(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).resume(None, args.number))
+
+
+async def cmd_delete(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).delete(None, args.number))
+
+
+async def cmd_preview(ctx: CliContext, args: argparse.Namespace) -> int:
+    service = await _service(ctx)
+    result = await service.preview(None, args.number, compound_slug=args.compound)
+    return _print(ctx, result, html=args.html)
+
+
+async def cmd_translate(ctx: CliContext, args: argparse.Namespace) -> int:
+    return _print(ctx, await (await _service(ctx)).translate(None, args.number, args.spec))

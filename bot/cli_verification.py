@@ -1,0 +1,333 @@
+"""CLI of real-name membership: data keys, the household registry, enrolment codes, cards.
+
+    linli keys generate | rotate
+    linli households import FILE.csv --compound SLUG [--partial] [--encoding gbk]
+    linli households export --compound SLUG --out FILE.csv
+    linli households list --compound SLUG
+    linli households move-out|remove|restore --compound SLUG --flat 3-2-301 --name NAME
+    linli codes issue|revoke --compound SLUG [--household FLAT ...] [--missing]
+    linli cards --compound SLUG --out cards.html [--household FLAT ...] [--missing]
+    linli enrolment --compound SLUG
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli import CliContext, CliError, add_command
+from bot.config import VerificationConfig
+from common.crypto import DataKeyError, DataProtector, generate_key
+from community.model import Compound, Role
+from storage.repos.audit import AuditEntry, AuditRepository
+from storage.repos.community import CommunityRepository
+from storage.repos.verification import VerificationRepository
+from verification.cards import CardOfficer, render_cards, room_link
+from verification.codes import format_code
+from verification.importer import Problem
+from verification.model import PersonStatus
+from verification.policy import VerificationPolicy
+from verification.registry import RegistryService
+from verification.service import VerificationService
+
+LARGE_FILE_ROWS = 2000
+
+
+def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
+    """The policy defaults from the config section (the edge uses this too)."""
+    values: dict[str, Any] = section.model_dump()
+    values["reminders"] = tuple(values["reminders"])
+    return VerificationPolicy(**values)
+
+
+def protector_from_config(ctx: CliContext) -> DataProtector:
+    sec = ctx.config.security
+    try:
+        return DataProtector.from_strings(
+            sec.data_key.get_secret_value() if sec.data_key else None,
+            [k.get_secret_value() for k in sec.previous_data_keys],
+        )
+    except DataKeyError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+async def _setup(
+    ctx: CliContext, slug: str
+) -> tuple[Compound, VerificationRepository, RegistryService, AuditRepository]:
+    db = await ctx.database()
+    compound = await CommunityRepository(db, ctx.clock).compound(slug)
+    repo = VerificationRepository(db, ctx.clock, protector_from_config(ctx))
+    registry = RegistryService(repo, ctx.clock, policy_from_config(ctx.config.verification))
+    return compound, repo, registry, AuditRepository(db, ctx.clock)
+
+
+def _write_private_sync(path: Path, text: str, encoding: str) -> None:
+    # Created readable by the owner only: the file holds personal data (names or codes).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+async def _write_private(path: Path, text: str, encoding: str) -> None:
+    try:
+        await asyncio.to_thread(_write_private_sync, path, text, encoding)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+
+
+async def _audit(audit: AuditRepository, compound: Compound, action: str, **details: Any) -> None:
+    await audit.record(AuditEntry(actor=_actor(), action=action, station_id=compound.station_id,
+                                  compound_id=compound.id, details=details))
+
+
+# keys ------------------------------------------------------------------------------------------
+async def keys_generate(ctx: CliContext, args: argparse.Namespace) -> int:
+    ctx.out(generate_key())
+    return 0
+
+
+async def keys_rotate(ctx: CliContext, args: argparse.Namespace) -> int:
+    protector = protector_from_config(ctx)
+    repo = VerificationRepository(await ctx.database(), ctx.clock, protector)
+    counts = await repo.rotate_keys()
+    ctx.out(f"re-encrypted {counts.people} people under key {protector.key_id}")
+    if counts.codes_on_old_keys:
+        ctx.out(
+            f"{counts.codes_on_old_keys} live enrolment codes were issued under an older key: "
+            "they keep working while that key stays in security.previous_data_keys; "
+            "re-issue cards (linli cards) before removing it"
+        )
+    return 0
+
+
+# households ------------------------------------------------------------------------------------
+def _report_line(ctx: CliContext, problem: Problem) -> str:
+    text = ctx.translator.render("en", problem.key, **problem.params)
+    where = f"row {problem.row}" if problem.row else "file"
+    column = f", column {problem.column}" if problem.column else ""
+    return f"{where}{column}: {text}"
+
+
+async def households_import(ctx: CliContext, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    compound, _, registry, audit = await _setup(ctx, args.compound)
+    show = sys.stderr.isatty() or data.count(b"\n") > LARGE_FILE_ROWS
+
+    def progress(done: int) -> None:
+        if show:
+            print(f"\rstoring… {done} rows", end="", file=sys.stderr, flush=True)
+
+    outcome = await registry.import_file(
+        compound, data, _actor(), encoding=args.encoding, partial=args.partial,
+        progress=progress,
+    )
+    if show and outcome.stored:
+        print(file=sys.stderr)
+    parsed = outcome.parsed
+    for problem in parsed.problems:
+        ctx.out(_report_line(ctx, problem))
+    good, bad = len(parsed.records), len(parsed.bad_rows)
+    ctx.out(f"{parsed.rows} rows read ({parsed.encoding}): {good} good, {bad} with problems")
+    if outcome.counts is None:
+        if parsed.problems:
+            ctx.out("nothing stored: fix the rows above, or use --partial to store the good rows")
+            return 1
+        ctx.out("nothing to store")
+        return 0
+    c = outcome.counts
+    ctx.out(
+        f"stored: {c.households_added} households added, {c.people_added} people added, "
+        f"{c.people_changed} changed, {c.people_restored} restored, "
+        f"{c.people_unchanged} unchanged"
+    )
+    await _audit(audit, compound, "registry.import", rows=parsed.rows, good=good, bad=bad,
+                 added=c.people_added, changed=c.people_changed)
+    return 1 if bad else 0
+
+
+async def households_export(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, audit = await _setup(ctx, args.compound)
+    text = await registry.export_csv(compound)
+    out = Path(args.out)
+    await _write_private(out, text, "utf-8-sig" if args.bom else "utf-8")
+    await _audit(audit, compound, "registry.export", rows=text.count("\n") - 1)
+    ctx.out(f"wrote {text.count(chr(10)) - 1} people to {out} (personal data: keep it safe)")
+    return 0
+
+
+async def households_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, _ = await _setup(ctx, args.compound)
+    rows = await registry.listing(compound)
+    for r in rows:
+        status = "" if r.status == PersonStatus.ACTIVE.value else f"  [{r.status}]"
+        ctx.out(f"{r.household.ref:<14} {r.masked_name:<6} {r.masked_phone:<13} "
+                f"{r.role}{status}")
+    ctx.out(f"{len(rows)} people in {len({r.household.id for r in rows})} households")
+    return 0
+
+
+async def households_status(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, _ = await _setup(ctx, args.compound)
+    if args.action == "restore":
+        await registry.restore(compound, args.flat, args.name, _actor())
+        ctx.out("restored")
+        return 0
+    status = PersonStatus.MOVED_OUT if args.action == "move-out" else PersonStatus.REMOVED
+    members = await registry.move_out(compound, args.flat, args.name, _actor(), status)
+    ctx.out(f"marked {status.value}; {len(members)} linked account(s) lose verification "
+            "and are removed by the bot after the notice period")
+    return 0
+
+
+# codes and cards -----------------------------------------------------------------------------
+async def codes_issue(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, audit = await _setup(ctx, args.compound)
+    issues = await registry.issue_codes(compound, _actor(), args.household, args.missing)
+    for issue in issues:
+        ctx.out(f"{issue.household.ref:<14} {format_code(issue.code)}")
+    ctx.out(f"{len(issues)} codes issued (shown only now; earlier codes of these households "
+            "are revoked)")
+    await _audit(audit, compound, "codes.issue", households=len(issues))
+    return 0
+
+
+async def codes_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, audit = await _setup(ctx, args.compound)
+    count = await registry.revoke_codes(compound, _actor(), args.household)
+    await _audit(audit, compound, "codes.revoke", codes=count)
+    ctx.out(f"{count} codes revoked")
+    return 0
+
+
+async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
+                        ) -> CardOfficer | None:
+    grants = await CommunityRepository(await ctx.database(), ctx.clock).list_grants()
+    officers = [
+        g for g in grants
+        if g.role is Role.OFFICER and (g.compound_id == compound.id
+                                       or g.station_id == compound.station_id)
+        and (wanted is None or g.user_id == wanted)
+    ]
+    officers.sort(key=lambda g: (g.compound_id != compound.id, g.user_id))
+    for g in officers:
+        if g.display_name and g.phone:
+            return CardOfficer(g.display_name, g.phone)
+    if wanted is not None:
+        raise CliError(f"{wanted} is no officer of {compound.slug} with a name and phone")
+    return None
+
+
+async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, _, registry, audit = await _setup(ctx, args.compound)
+    if room_link(compound) is None:
+        raise CliError(f"compound {compound.slug} has no room yet: the cards need its address")
+    officer = await _card_officer(ctx, compound, args.officer)
+    issues = await registry.issue_codes(compound, _actor(), args.household, args.missing)
+    document = render_cards(compound, issues, ctx.translator, officer)
+    out = Path(args.out)
+    await _write_private(out, document, "utf-8")
+    await _audit(audit, compound, "codes.issue", households=len(issues), cards=True)
+    ctx.out(f"wrote {len(issues)} cards to {out}; their codes are new (older codes of these "
+            "households no longer work)")
+    if officer is None:
+        ctx.out("note: no officer of this compound has a name and phone: cards show none")
+    return 0
+
+
+async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
+    compound, repo, _, _ = await _setup(ctx, args.compound)
+    service = VerificationService(repo, AuditRepository(await ctx.database(), ctx.clock),
+                                  ctx.clock, policy_from_config(ctx.config.verification))
+    report = await service.enrolment(compound)
+    t = report.total
+    ctx.out(f"{compound.name}: {t.households_enrolled}/{t.households} households enrolled "
+            f"({t.coverage}%), {t.verified_members} verified, {t.pending_members} pending, "
+            f"{t.locked_members} locked, {t.over_cap_households} over cap")
+    for building, f in report.by_building.items():
+        ctx.out(f"  {building}: {f.households_enrolled}/{f.households} ({f.coverage}%)")
+    for unit in report.unenrolled:
+        place = f"{unit.building}-{unit.unit}" if unit.unit else unit.building
+        ctx.out(f"  not enrolled {place}: {' '.join(unit.flats)}")
+    return 0
+
+
+# registration ---------------------------------------------------------------------------------
+def _compound_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--compound", required=True, metavar="SLUG", help="the compound's slug")
+
+
+def _flats_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--household", action="append", metavar="FLAT",
+                   help="only this flat (3-2-301); repeatable; default all")
+    p.add_argument("--missing", action="store_true",
+                   help="only households without a live code")
+
+
+def register(sub: Any) -> None:
+    keys = sub.add_parser("keys", help="personal-data keys")
+    ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    add_command(ksub, "generate", keys_generate, "print a new data key")
+    add_command(ksub, "rotate", keys_rotate,
+                "re-encrypt all personal data under the current key (after a key change)")
+
+    hh = sub.add_parser("households", help="the household registry")
+    hsub = hh.add_subparsers(dest="households_command", metavar="ACTION", required=True)
+    p = add_command(hsub, "import", households_import,
+                    "import households and people from a CSV file (docs/registry-format.md)")
+    p.add_argument("file", metavar="FILE.csv")
+    _compound_arg(p)
+    p.add_argument("--partial", action="store_true",
+                   help="store the good rows even if some rows have problems")
+    p.add_argument("--encoding", help="force the file's encoding (e.g. gbk, utf-8)")
+    p = add_command(hsub, "export", households_export,
+                    "write the registry to a CSV file (decrypted; admin only)")
+    _compound_arg(p)
+    p.add_argument("--out", required=True, metavar="FILE.csv")
+    p.add_argument("--bom", action="store_true", help="write a BOM (for Excel)")
+    p = add_command(hsub, "list", households_list, "list the registry with masked names")
+    _compound_arg(p)
+    for action, text in (("move-out", "mark a person moved out (loses verification)"),
+                         ("remove", "remove a person from the registry (loses verification)"),
+                         ("restore", "make a moved-out or removed person active again")):
+        p = add_command(hsub, action, households_status, text)
+        _compound_arg(p)
+        p.add_argument("--flat", required=True, help="3-2-301 or 3栋2单元301")
+        p.add_argument("--name", required=True)
+        p.set_defaults(action=action)
+
+    codes = sub.add_parser("codes", help="enrolment codes")
+    csub = codes.add_subparsers(dest="codes_command", metavar="ACTION", required=True)
+    p = add_command(csub, "issue", codes_issue,
+                    "issue (or re-issue) enrolment codes and print them once")
+    _compound_arg(p)
+    _flats_arg(p)
+    p = add_command(csub, "revoke", codes_revoke, "revoke enrolment codes")
+    _compound_arg(p)
+    p.add_argument("--household", action="append", metavar="FLAT")
+
+    p = add_command(sub, "cards", cards,
+                    "issue codes and write printable contact cards (HTML)")
+    _compound_arg(p)
+    p.add_argument("--out", required=True, metavar="cards.html")
+    p.add_argument("--officer", metavar="@USER", help="the officer shown on the cards")
+    _flats_arg(p)
+
+    p = add_command(sub, "enrolment", enrolment, "enrolment figures of a compound")
+    _compound_arg(p)

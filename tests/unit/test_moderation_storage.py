@@ -1,0 +1,138 @@
+"""Moderation repositories on SQLite and PostgreSQL: restrictions, warnings, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import pytest
+
+from common.clock import FakeClock
+from common.ids import CompoundId, RoomID, UserID
+from moderation.model import RestrictionKind, RoomPower, SetPowerLevel
+from moderation.snapshots import EnrolmentFigures, SnapshotService, local_day
+from storage.db import Database
+from storage.repos.community import CommunityRepository
+from storage.repos.moderation import ModerationRepository, SnapshotRepository
+from tests.unit.moderation_world import OFFICER, ROOM, build_world
+
+
+async def test_restrictions_round_trip_and_lift_once(db: Database, clock: FakeClock) -> None:
+    world = await build_world(db, clock)
+    repo = ModerationRepository(db, clock)
+    ends = clock.now() + timedelta(hours=2)
+    stored = await repo.add_restriction(
+        compound_id=world.compound.id, room_id=RoomID(ROOM), user_id=UserID("@a:hs"),
+        kind=RestrictionKind.MUTE, imposed_by=UserID(OFFICER), reason="理由",
+        ends_at=ends, previous_level=None, muted_level=-1,
+    )
+    found = await repo.active(ROOM, "@a:hs", RestrictionKind.MUTE)
+    assert found == stored and found.ends_at == ends and found.active
+    assert await repo.active(ROOM, "@a:hs", RestrictionKind.BAN) is None
+    assert await repo.active("!other:hs", "@a:hs", RestrictionKind.MUTE) is None
+
+    lifted = await repo.lift(stored.id, OFFICER)
+    assert lifted is not None and lifted.lifted_at == clock.now() and lifted.lifted_by == OFFICER
+    assert await repo.lift(stored.id, OFFICER) is None
+    assert await repo.active(ROOM, "@a:hs", RestrictionKind.MUTE) is None
+    assert await repo.claim_due(ends + timedelta(days=1), "@bot:hs") == []
+
+
+async def test_claim_due_hands_each_restriction_out_once(db: Database, clock: FakeClock) -> None:
+    """Three services racing on the same database lift every mute exactly once."""
+    world = await build_world(db, clock)
+    service = world.service()
+    for i in range(20):
+        await service.mute(
+            OFFICER, f"@u{i}:hs", world.compound.id, timedelta(minutes=1 + i % 3), "", RoomPower()
+        )
+    clock.advance(timedelta(minutes=3))
+    results = await asyncio.gather(*(world.service().due() for _ in range(3)))
+    lifts = [e for effects in results for e in effects if isinstance(e, SetPowerLevel)]
+    assert sorted(e.user_id for e in lifts) == sorted(f"@u{i}:hs" for i in range(20))
+
+
+async def test_claim_due_works_in_batches(db: Database, clock: FakeClock) -> None:
+    world = await build_world(db, clock)
+    repo = ModerationRepository(db, clock)
+    for i in range(5):
+        await repo.add_restriction(
+            compound_id=world.compound.id, room_id=RoomID(ROOM), user_id=UserID(f"@b{i}:hs"),
+            kind=RestrictionKind.MUTE, imposed_by=UserID(OFFICER), reason="",
+            ends_at=clock.now() + timedelta(seconds=i), muted_level=-1,
+        )
+    later = clock.now() + timedelta(minutes=1)
+    first = await repo.claim_due(later, "@bot:hs", limit=3)
+    second = await repo.claim_due(later, "@bot:hs", limit=3)
+    assert [r.user_id for r in first] == ["@b0:hs", "@b1:hs", "@b2:hs"]
+    assert [r.user_id for r in second] == ["@b3:hs", "@b4:hs"]
+    assert all(r.lifted_by == "@bot:hs" and r.lifted_at == later for r in first + second)
+
+
+async def test_open_warnings_window_and_escalation(db: Database, clock: FakeClock) -> None:
+    world = await build_world(db, clock)
+    repo = ModerationRepository(db, clock)
+    cid = world.compound.id
+    old = await repo.add_warning(cid, UserID("@a:hs"), UserID(OFFICER), "一")
+    clock.advance(timedelta(days=2))
+    w2 = await repo.add_warning(cid, UserID("@a:hs"), UserID(OFFICER), "二")
+    await repo.add_warning(cid, UserID("@other:hs"), UserID(OFFICER), "别人")
+    since = clock.now() - timedelta(days=1)
+    assert [w.id for w in await repo.open_warnings(cid, "@a:hs", since)] == [w2.id]
+    everything = clock.now() - timedelta(days=30)
+    assert [w.id for w in await repo.open_warnings(cid, "@a:hs", everything)] == [old.id, w2.id]
+    await repo.add_restriction(
+        compound_id=cid, room_id=RoomID(ROOM), user_id=UserID("@a:hs"),
+        kind=RestrictionKind.MUTE, imposed_by=UserID(OFFICER), reason="",
+        escalate_warnings=[old.id],
+    )
+    assert [w.id for w in await repo.open_warnings(cid, "@a:hs", everything)] == [w2.id]
+
+
+async def test_snapshots_are_one_row_per_compound_and_day(db: Database, clock: FakeClock) -> None:
+    world = await build_world(db, clock)
+    community = CommunityRepository(db, clock)
+    other = await community.create_compound(
+        slug="taoyuan", name="桃园", station_id=world.station.id, room_id=None
+    )
+    repo = SnapshotRepository(db, clock)
+    cid = world.compound.id
+    day1, day2 = date(2026, 3, 1), date(2026, 3, 2)
+    assert await repo.write(day1, {cid: EnrolmentFigures(100, 40, 55, 7)}) == 1
+    assert await repo.write(day1, {cid: EnrolmentFigures(100, 41, 56, 6)}) == 1  # replaces
+    await repo.write(day2, {cid: EnrolmentFigures(101, 45, 60, 3), other.id: EnrolmentFigures(
+        10, 0, 0, 0)})
+    series = await repo.series([cid, other.id])
+    assert [(s.day, s.figures) for s in series[cid]] == [
+        (day1, EnrolmentFigures(100, 41, 56, 6)),
+        (day2, EnrolmentFigures(101, 45, 60, 3)),
+    ]
+    assert [s.day for s in series[other.id]] == [day2]
+    assert [s.day for s in (await repo.series([cid], start=day2))[cid]] == [day2]
+    assert [s.day for s in (await repo.series([cid], end=day1))[cid]] == [day1]
+    assert await repo.series([CompoundId(999)]) == {999: []}
+    assert await repo.write(day1, {}) == 0
+
+
+async def test_snapshot_service_uses_each_compounds_local_day(
+    db: Database, clock: FakeClock
+) -> None:
+    world = await build_world(db, clock)
+    cid = world.compound.id
+    repo = SnapshotRepository(db, clock)
+    service = SnapshotService(repo, clock)
+    clock.set(clock.now().replace(hour=17, minute=30))  # 01:30 next day in Shanghai
+    figures = EnrolmentFigures(households=200, covered=150, verified_members=180, pending=4)
+    assert await service.record_today([(cid, "Asia/Shanghai", figures)]) == 1
+    assert await service.record_today([(cid, "Asia/Shanghai", figures)]) == 1
+    series = (await repo.series([cid]))[cid]
+    assert len(series) == 1
+    assert series[0].day == local_day(clock.now(), "Asia/Shanghai") == date(2026, 3, 3)
+    assert series[0].taken_at == clock.now()
+    assert series[0].figures.coverage == pytest.approx(0.75)
+
+
+def test_enrolment_figures_refuse_negative_numbers() -> None:
+    with pytest.raises(ValueError):
+        EnrolmentFigures(1, -1, 0, 0)
+    assert EnrolmentFigures(0, 0, 0, 0).coverage == 0.0
