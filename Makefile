@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[demo,test,dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[demo,test,dev]'
 	touch $@
 
 install: $(VENV)/.installed
