@@ -12,17 +12,44 @@ from typing import Any
 from bot.commands.router import Router
 from bot.config import Config
 from bot.features.core import CoreFeature
+from bot.features.broadcasts import (
+    BroadcastsFeature,
+    MatrixTransport,
+    process_owner,
+    settings_from_config,
+)
+from bot.features.enrolment import EnrolmentFeature, EnrolmentTracker, protector_from_security
+from bot.features.questions import QuestionsFeature
+from bot.features.verification import VerificationFeature
+from bot.features.moderation import ModerationFeature
 from bot.matrix.gateway import MatrixGateway
 from bot.messages import all_catalogs
-from bot.runtime import Bot, DirectMessenger, DirectoryHolder
+from bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
 from common.clock import Clock, SystemClock
 from common.i18n import Translator
 from bot.web.app import WebServer, build_web_app
+from bot.web.dashboard import Dashboard
 from bot.web.metrics import MetricSource, Sample
 from storage.db import Database
 from storage.repos.audit import AuditRepository
 from storage.repos.botstate import DirectRoomRepository
 from storage.repos.community import CommunityRepository
+from bot.scheduling import ApschedulerFireTimes
+from broadcasts.delivery import DeliveryService
+from broadcasts.service import BulletinCommands
+from storage.repos.broadcasts import BroadcastRepository
+from bot.cli_verification import policy_from_config
+from moderation.snapshots import SnapshotService
+from moderation.tokens import TokenService
+from storage.repos.moderation import SnapshotRepository, WebTokenRepository
+from storage.repos.verification import VerificationRepository
+from verification.service import VerificationService
+from storage.repos.questions import QuestionRepository
+from questions.service import QuestionService
+from moderation.flood import FloodControl
+from moderation.model import ModerationSettings
+from moderation.service import ModerationService
+from storage.repos.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +142,57 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             uptime=bot.uptime,
         )
     )
+    broadcast_repo = BroadcastRepository(db)
+    delivery = DeliveryService(
+        broadcast_repo, MatrixTransport(gateway), ApschedulerFireTimes(),
+        lambda: directory.current, translator, clock, owner=process_owner(),
+        settings=settings_from_config(config),
+    )
+    bulletins = BulletinCommands(
+        broadcast_repo, ApschedulerFireTimes(), lambda: directory.current, translator, clock,
+        default_timezone=config.bot.default_timezone, delivery=delivery,
+    )
+    bot.add_feature(BroadcastsFeature(
+        delivery, bulletins, broadcast_repo, gateway, translator,
+        prefix=config.bot.command_prefix,
+    ))
+    # Real-name membership; the data key is required (a config error names it if missing).
+    verification_repo = VerificationRepository(
+        db, clock, protector_from_security(config.security)
+    )
+    verification = VerificationService(
+        verification_repo, audit, clock, policy_from_config(config.verification)
+    )
+    questions_repo = QuestionRepository(db, clock)
+    questions = QuestionService(
+        questions_repo, clock, lambda: directory.current, translator,
+        config.questions.to_settings(), default_timezone=config.bot.default_timezone,
+    )
+    # The asker's flat on a flag comes from verification: "3栋2单元501室", never a name.
+    bot.add_feature(QuestionsFeature(
+        questions, questions_repo, gateway, lambda: directory.current,
+        flat_label=verification.flat_label,
+    ))
+    moderation = ModerationService(
+        ModerationRepository(db, clock), audit, clock, lambda: directory.current,
+        ModerationSettings(**config.moderation.model_dump()), config.matrix.user_id,
+    )
+    bot.add_feature(ModerationFeature(
+        moderation, FloodControl(moderation, lambda: directory.current, moderation.settings),
+        gateway, dms, translator, prefix=config.bot.command_prefix,
+    ))
+    bot.add_feature(VerificationFeature(
+        verification, gateway, dms, translator, lambda: directory.current,
+        muted_by_moderation=moderation.is_muted_by_bot,
+        default_locale=config.bot.default_locale, prefix=config.bot.command_prefix,
+    ))
+    # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
+    enrolment = EnrolmentTracker(verification, clock)
+    snapshot_repo = SnapshotRepository(db, clock)
+    bot.add_feature(EnrolmentFeature(
+        enrolment, SnapshotService(snapshot_repo, clock), lambda: directory.current,
+        refresh=config.enrolment.refresh, compounds_per_tick=config.enrolment.compounds_per_tick,
+    ))
     web_server = None
     if config.web.enabled:
         max_lag = config.matrix.sync_timeout.total_seconds() + config.matrix.request_timeout.total_seconds()
@@ -122,6 +200,18 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             health=health_check(bot, db, max_lag),
             metric_sources=[core_metrics(bot), *bot.metric_sources],
         )
+        if config.web.dashboard:
+            token_repo = WebTokenRepository(db, clock)
+            Dashboard(
+                tokens=TokenService(token_repo, clock), token_repo=token_repo, tracker=enrolment,
+                registry=verification_repo, snapshots=snapshot_repo,
+                questions=QuestionRepository(db, clock), audit=audit,
+                directory=lambda: directory.current, translator=translator, clock=clock,
+                default_locale=config.bot.default_locale,
+                default_timezone=config.bot.default_timezone,
+                session_ttl=config.web.session_ttl, secure_cookies=config.web.secure_cookies,
+                overview_max_age=config.enrolment.refresh,
+            ).register(web_app)
         web_server = WebServer(web_app, config.web.host, config.web.port)
     return App(config=config, db=db, gateway=gateway, bot=bot, clock=clock, web=web_server)
 
@@ -133,9 +223,14 @@ async def run(config: Config) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, app.bot.stop_event.set)
     try:
-        await app.start()
-        log.info("running; %d rooms managed", len(app.bot.directory.current.managed_room_ids()))
-        await app.bot.wait()
+        try:
+            await app.start()
+        except FatalSyncError as exc:
+            log.error("cannot start: %s", exc)
+            return 1
+        if not app.bot.stop_event.is_set():
+            log.info("running; %d rooms managed", len(app.bot.directory.current.managed_room_ids()))
+            await app.bot.wait()
         log.info("shutting down")
     finally:
         await app.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from aiohttp import ClientError
 from nio import (
     InviteMemberEvent,
     LocalProtocolError,
@@ -219,12 +220,48 @@ class Bot:
         }
 
     async def start(self) -> None:
-        """Log in, load state, catch up with the homeserver; then start the loops."""
-        await self.login()
+        """Log in, load state, catch up with the homeserver; then start the loops.
+
+        An unreachable homeserver at start-up is waited for with back-off (and said so in the
+        log); credentials the homeserver refuses stop the start with a clear error.
+        """
         await self.directory.reload()
         await self.dms.load()
+        failures = 0
+        while True:
+            try:
+                await self._connect()
+                break
+            except MatrixActionError as exc:
+                if exc.errcode in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_MISSING_TOKEN",
+                                   "M_USER_DEACTIVATED", "M_INVALID_USERNAME"):
+                    raise FatalSyncError(
+                        f"the homeserver refused the bot's log-in ({exc.errcode}): check "
+                        "matrix.user_id and the access token or password"
+                    ) from exc
+                failures += 1
+                reason = f"{exc.errcode or exc.status}: {exc.message}"
+            except (OSError, TimeoutError, ClientError) as exc:
+                failures += 1
+                reason = type(exc).__name__
+            delay = min(self.config.matrix.reconnect_max_delay.total_seconds(), 2.0 * failures)
+            log.warning("cannot reach the homeserver %s (%s); retrying in %.0f s",
+                        self.config.matrix.homeserver, reason, delay)
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                return  # asked to stop before the homeserver came back
+            except TimeoutError:
+                pass
         for feature in self.features:
             await feature.start()
+        self._tasks = [
+            asyncio.create_task(self._sync_loop(), name="linli-sync"),
+            asyncio.create_task(self._tick_loop(), name="linli-tick"),
+            asyncio.create_task(self._refresh_loop(), name="linli-directory"),
+        ]
+
+    async def _connect(self) -> None:
+        await self.login()
         token = await self.state.get(SYNC_TOKEN)
         if token is None:
             # First start: learn where "now" is without handling history; pending invites
@@ -236,11 +273,6 @@ class Bot:
         else:
             self.gateway.client.next_batch = token
         await self.ensure_joined()
-        self._tasks = [
-            asyncio.create_task(self._sync_loop(), name="linli-sync"),
-            asyncio.create_task(self._tick_loop(), name="linli-tick"),
-            asyncio.create_task(self._refresh_loop(), name="linli-directory"),
-        ]
 
     async def ensure_joined(self) -> None:
         """Join every managed room the bot is not in; say clearly which cannot be reached."""
@@ -280,7 +312,9 @@ class Bot:
         while not self.stop_event.is_set():
             since = await self.state.get(SYNC_TOKEN)
             try:
-                response = await self._sync_call(since)
+                response = await self._interruptible(self._sync_call(since))
+                if response is None:
+                    return  # stopping: the long poll was abandoned, nothing half-done
             except FatalSyncError as exc:
                 log.error("stopping: %s", exc)
                 self.fatal = exc
@@ -505,16 +539,49 @@ class Bot:
         )
 
     # shutdown --------------------------------------------------------------------------------
-    async def stop(self) -> None:
+    async def _interruptible(self, call: Any) -> Any:
+        """Await a network call unless the bot is asked to stop first (then None).
+
+        Only waiting on the homeserver is cut short; database work and handlers are never
+        cancelled half-way, so no transaction is left open on shutdown.
+        """
+        task = asyncio.ensure_future(call)
+        stopper = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        return None
+
+    async def stop(self, grace: float = 15.0) -> None:
+        """Let the loops finish what they are doing (up to ``grace`` seconds), then stop."""
         self.stop_event.set()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                log.warning("%s did not finish within %.0f s; cancelling it", task.get_name(), grace)
+                task.cancel()
+            for task in self._tasks:
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
         self._tasks = []
+        for feature in self.features:
+            # Optional hook: background work to end, leases to hand on.
+            stop = getattr(feature, "stop", None)
+            if stop is not None:
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("stopping %s failed", feature.name)
 
     async def wait(self) -> None:
         await self.stop_event.wait()

@@ -327,7 +327,8 @@ async def test_linli_run_stops_cleanly_on_sigterm_and_names_unreachable_rooms(
 
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "--config", str(config_file), "run",
-        env={**os.environ, "LINLI_MATRIX__ACCESS_TOKEN": bot_account.access_token},
+        env={**os.environ, "LINLI_MATRIX__ACCESS_TOKEN": bot_account.access_token,
+             "LINLI_SECURITY__DATA_KEY": "k" * 43 + "="},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     output: list[str] = []
