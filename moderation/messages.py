@@ -134,6 +134,80 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "累计警告次数达到上限",
         "en": "too many warnings",
     },
+    # Chat commands: help, confirmations to the officer who asked ------------------------
+    "moderation.help.mute": {
+        "zh-CN": "禁言一名成员一段时间（如 2h、30m、7d），到期自动解除",
+        "en": "mute a member for a time (like 2h, 30m, 7d); lifted automatically",
+    },
+    "moderation.help.unmute": {
+        "zh-CN": "提前解除机器人施加的禁言",
+        "en": "lift a mute the bot imposed before it ends",
+    },
+    "moderation.help.kick": {
+        "zh-CN": "将一名成员移出本群（可以重新加入）",
+        "en": "remove a member from this room (they may join again)",
+    },
+    "moderation.help.ban": {
+        "zh-CN": "封禁一名成员（不能重新加入）",
+        "en": "ban a member (they cannot join again)",
+    },
+    "moderation.help.unban": {
+        "zh-CN": "解除机器人施加的封禁",
+        "en": "lift a ban the bot imposed",
+    },
+    "moderation.help.warn": {
+        "zh-CN": "警告一名成员；累计达到上限将被自动禁言",
+        "en": "warn a member; enough warnings lead to a timed mute",
+    },
+    "moderation.help.redact": {
+        "zh-CN": "回复一条消息并发送此命令，撤回该消息",
+        "en": "send as a reply to a message to remove that message",
+    },
+    "moderation.done.mute": {
+        "zh-CN": "已禁言 {user}，时长 {duration}。",
+        "en": "Muted {user} for {duration}.",
+    },
+    "moderation.done.unmute": {
+        "zh-CN": "已解除 {user} 的禁言。",
+        "en": "Unmuted {user}.",
+    },
+    "moderation.done.kick": {
+        "zh-CN": "已将 {user} 移出本群。",
+        "en": "Removed {user} from this room.",
+    },
+    "moderation.done.ban": {
+        "zh-CN": "已封禁 {user}。",
+        "en": "Banned {user}.",
+    },
+    "moderation.done.unban": {
+        "zh-CN": "已解除 {user} 的封禁。",
+        "en": "Lifted the ban of {user}.",
+    },
+    "moderation.done.warn": {
+        "zh-CN": "已警告 {user}。",
+        "en": "Warned {user}.",
+    },
+    "moderation.done.warn_mute": {
+        "zh-CN": "已警告 {user}；警告次数已达上限，已自动禁言 {duration}。",
+        "en": "Warned {user}; that reached the limit of warnings, so they are muted for "
+              "{duration}.",
+    },
+    "moderation.done.redact": {
+        "zh-CN": "已撤回该消息。",
+        "en": "The message was removed.",
+    },
+    "moderation.refused.creator": {
+        "zh-CN": "{user} 是本群的创建者，拥有最高权限，机器人无法对其执行管理操作。",
+        "en": "{user} created this room and has unlimited power; the bot cannot act on them.",
+    },
+    "moderation.refused.no_reply": {
+        "zh-CN": "请“回复”要撤回的那条消息，并在回复中发送 {command}。",
+        "en": "Send {command} as a reply to the message you want removed.",
+    },
+    "moderation.failed": {
+        "zh-CN": "Matrix 服务器未能执行该操作（{error}），操作未完成。",
+        "en": "The Matrix server did not carry out the action ({error}); it is not done.",
+    },
     # Web tokens (CLI) -------------------------------------------------------------------
     "tokens.created": {
         "zh-CN": "已创建令牌 #{id}（{kind}，{scope}，{label}）：",

@@ -119,3 +119,19 @@ async def test_rooms_that_are_not_compounds_are_ignored(db: Database, clock: Fak
     control = FloodControl(world.service(), lambda: world.directory, SETTINGS)
     for at in seconds(*range(50)):
         assert not (await control.on_message(OFFICERS_ROOM, RESIDENT, at, RoomPower())).effects
+
+
+async def test_observe_then_mute_is_on_message_in_two_steps(
+    db: Database, clock: FakeClock
+) -> None:
+    """The edge counts in memory and reads the room's power levels only on a trip."""
+    world = await build_world(db, clock)
+    control = FloodControl(world.service(), lambda: world.directory, SETTINGS)
+    counts = [control.observe(ROOM, RESIDENT, at) for at in seconds(*range(8))]
+    assert counts == [None] * 5 + [6, None, None]
+    assert [control.observe(ROOM, s, T0) for s in (OFFICER, BOT)] == [None, None]
+    assert control.observe(OFFICERS_ROOM, RESIDENT, T0) is None
+    outcome = await control.mute(ROOM, RESIDENT, 6, RoomPower(1, 0, 1))
+    assert outcome.effects[0] == SetPowerLevel(ROOM, RESIDENT, 0)
+    assert not (await control.mute(ROOM, RESIDENT, 6, RoomPower(1, 0, 1))).effects
+    assert not (await control.mute(OFFICERS_ROOM, RESIDENT, 6, RoomPower())).effects

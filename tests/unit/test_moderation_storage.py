@@ -136,3 +136,17 @@ def test_enrolment_figures_refuse_negative_numbers() -> None:
     with pytest.raises(ValueError):
         EnrolmentFigures(1, -1, 0, 0)
     assert EnrolmentFigures(0, 0, 0, 0).coverage == 0.0
+
+
+async def test_count_active_by_kind_in_one_query(db: Database, clock: FakeClock) -> None:
+    world = await build_world(db, clock)
+    repo = ModerationRepository(db, clock)
+    assert await repo.count_active() == {RestrictionKind.MUTE: 0, RestrictionKind.BAN: 0}
+    made = []
+    for i, kind in enumerate([RestrictionKind.MUTE] * 3 + [RestrictionKind.BAN]):
+        made.append(await repo.add_restriction(
+            compound_id=world.compound.id, room_id=RoomID(ROOM), user_id=UserID(f"@c{i}:hs"),
+            kind=kind, imposed_by=UserID(OFFICER), reason="",
+        ))
+    await repo.lift(made[0].id, OFFICER)
+    assert await repo.count_active() == {RestrictionKind.MUTE: 2, RestrictionKind.BAN: 1}

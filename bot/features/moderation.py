@@ -1,0 +1,420 @@
+"""Moderation in the rooms: officers' chat commands (mute, unmute, kick, ban, unban, warn,
+redact), flood control and the timed lifting of mutes.
+
+The moderation service decides and records; this feature reads what the service needs from
+the room (the target's power levels, the room's creators), calls it, and carries out the
+effects it returns, in order, through the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nio import RoomGetEventResponse
+
+from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.runtime import DirectMessenger, EventEnv
+from bot.web.metrics import Sample
+from common.events import ChatEvent, MessagePosted
+from common.i18n import Translator, humanize_duration
+from community.model import Compound
+from moderation.flood import FloodControl
+from moderation.model import (
+    Action,
+    Ban,
+    Effect,
+    Kick,
+    Outcome,
+    Redact,
+    Report,
+    RestrictionKind,
+    RoomPower,
+    SetPowerLevel,
+    TellUser,
+    Unban,
+)
+from moderation.policy import MODERATOR_ROLES
+from moderation.service import ModerationService
+
+log = logging.getLogger(__name__)
+
+POWER_LEVELS = "m.room.power_levels"
+_ROOM_ACTIONS = (SetPowerLevel, Kick, Ban, Unban, Redact)
+_Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EffectFailure:
+    """A room action the homeserver did not carry out; ``remaining`` starts with it."""
+
+    effect: Effect
+    error: Exception
+    remaining: tuple[Effect, ...]
+
+    @property
+    def permanent(self) -> bool:
+        return isinstance(self.error, MatrixActionError) and self.error.permanent
+
+    def describe(self) -> str:
+        if isinstance(self.error, MatrixActionError):
+            return self.error.errcode or self.error.status or "error"
+        return type(self.error).__name__
+
+
+def _level(value: Any, default: int = 0) -> int:
+    """Power levels are integers, but old rooms may hold them as strings."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def room_power(power_levels: dict[str, Any], user_id: str) -> RoomPower:
+    """What the service needs from ``m.room.power_levels`` about one user."""
+    users = power_levels.get("users") or {}
+    events = power_levels.get("events") or {}
+    events_default = _level(power_levels.get("events_default"), 0)
+    entry = users.get(user_id)
+    return RoomPower(
+        user_level=None if entry is None else _level(entry),
+        users_default=_level(power_levels.get("users_default"), 0),
+        send_level=_level(events.get("m.room.message"), events_default),
+    )
+
+
+def split_by_action(effects: Iterable[Effect]) -> list[list[Effect]]:
+    """Groups of one room action and the messages after it (the report of that action), so
+    one lift that fails does not hold up the others of the same ``due`` batch."""
+    groups: list[list[Effect]] = []
+    for effect in effects:
+        if isinstance(effect, _ROOM_ACTIONS) or not groups:
+            groups.append([effect])
+        else:
+            groups[-1].append(effect)
+    return groups
+
+
+class ModerationFeature:
+    name = "moderation"
+
+    def __init__(
+        self,
+        service: ModerationService,
+        flood: FloodControl,
+        gateway: MatrixGateway,
+        dms: DirectMessenger,
+        translator: Translator,
+        prefix: str = "!",
+    ) -> None:
+        self.service = service
+        self.flood = flood
+        self.gateway = gateway
+        self.dms = dms
+        self.translator = translator
+        self.prefix = prefix
+        self.actions: Counter[Action] = Counter()
+        # Lifts the homeserver could not take yet (unreachable, rate limited): tried again
+        # on the next tick. Kept in memory only; see tick().
+        self._retry: list[list[Effect]] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # feature protocol ---------------------------------------------------------------------
+    def commands(self) -> Iterable[Command]:
+        roles = MODERATOR_ROLES
+        user = Arg("user", ArgKind.USER)
+        reason = Arg("reason", ArgKind.TEXT)
+        optional_reason = Arg("reason", ArgKind.TEXT, optional=True)
+        here = Where.COMPOUND
+        g = self._guarded
+        return [
+            Command("mute", g(self.mute), "moderation.help.mute", roles,
+                    (user, Arg("duration", ArgKind.DURATION), reason), here),
+            Command("unmute", g(self.unmute), "moderation.help.unmute", roles,
+                    (user, optional_reason), here),
+            Command("kick", g(self.kick), "moderation.help.kick", roles, (user, reason), here),
+            Command("ban", g(self.ban), "moderation.help.ban", roles, (user, reason), here),
+            Command("unban", g(self.unban), "moderation.help.unban", roles,
+                    (user, optional_reason), here),
+            Command("warn", g(self.warn), "moderation.help.warn", roles, (user, reason), here),
+            Command("redact", g(self.redact), "moderation.help.redact", roles,
+                    (optional_reason,), here),
+        ]
+
+    async def start(self) -> None:
+        return None
+
+    async def on_event(self, event: ChatEvent, env: EventEnv) -> None:
+        """Flood control. Counting is in memory; the room is read only when someone trips
+        the limit, so a busy district costs no homeserver request per message."""
+        if env.compound is None or not isinstance(event, MessagePosted):
+            return
+        count = self.flood.observe(event.room_id, event.sender, event.at)
+        if count is None:
+            return
+        if event.sender in (await self.gateway.room_info(event.room_id)).creators:
+            log.warning("%s floods %s but created the room; cannot mute",
+                        event.sender, event.room_id)
+            return
+        power = await self._power(event.room_id, event.sender)
+        outcome = await self.flood.mute(event.room_id, event.sender, count, power)
+        if not outcome.effects:
+            return
+        failure = await self.carry_out(outcome.effects)
+        if failure is not None:
+            log.warning("flood mute of %s in %s not applied: %s",
+                        event.sender, event.room_id, failure.describe())
+            return
+        self.actions[Action.FLOOD_MUTE] += 1
+
+    async def tick(self, now: datetime) -> None:
+        """End the timed restrictions that are due (their end times are in the database, so
+        this works across restarts).
+
+        ``due`` marks each restriction lifted as it hands out its effects; they are applied
+        here at once, one lift after another. Lifts the homeserver refuses for a transient
+        reason are kept and tried again on the next tick; a crash between ``due`` and the
+        power-level write still loses that one lift (the restriction reads as lifted).
+        """
+        retry, self._retry = self._retry, []
+        for group in retry:
+            await self._lift(group)
+        for group in split_by_action(await self.service.due(now)):
+            await self._lift(group)
+
+    async def metrics(self) -> list[Sample]:
+        counts = await self.service.repo.count_active()
+        samples = [
+            Sample("linli_moderation_restrictions_active", counts[kind],
+                   "Mutes and bans the bot holds", labels={"kind": kind.value})
+            for kind in RestrictionKind
+        ]
+        samples += [
+            Sample("linli_moderation_actions_total", self.actions[action],
+                   "Moderation actions carried out since start", "counter",
+                   {"action": action.value})
+            for action in Action
+        ]
+        samples.append(Sample("linli_moderation_lifts_pending", len(self._retry),
+                              "Timed lifts waiting for the homeserver"))
+        return samples
+
+    # commands -----------------------------------------------------------------------------
+    async def mute(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        if await self._refuse_creator(ctx, compound, target):
+            return
+        power = await self._power(ctx.room_id, target)
+        outcome = await self.service.mute(
+            ctx.sender, target, compound.id, args["duration"], args["reason"], power
+        )
+        await self._finish(ctx, outcome, Action.MUTE, "moderation.done.mute", user=target,
+                           duration=humanize_duration(args["duration"], ctx.locale))
+
+    async def unmute(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        outcome = await self.service.unmute(ctx.sender, target, compound.id,
+                                            args["reason"] or "")
+        await self._finish(ctx, outcome, Action.UNMUTE, "moderation.done.unmute", user=target)
+
+    async def kick(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        if await self._refuse_creator(ctx, compound, target):
+            return
+        outcome = await self.service.kick(ctx.sender, target, compound.id, args["reason"])
+        await self._finish(ctx, outcome, Action.KICK, "moderation.done.kick", user=target)
+
+    async def ban(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        if await self._refuse_creator(ctx, compound, target):
+            return
+        outcome = await self.service.ban(ctx.sender, target, compound.id, args["reason"])
+        await self._finish(ctx, outcome, Action.BAN, "moderation.done.ban", user=target)
+
+    async def unban(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        outcome = await self.service.unban(ctx.sender, target, compound.id,
+                                           args["reason"] or "")
+        await self._finish(ctx, outcome, Action.UNBAN, "moderation.done.unban", user=target)
+
+    async def warn(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound, target = self._compound(ctx), args["user"]
+        if await self._refuse_creator(ctx, compound, target):
+            return
+        power = await self._power(ctx.room_id, target)
+        outcome = await self.service.warn(ctx.sender, target, compound.id, args["reason"],
+                                          power)
+        muted = any(isinstance(e, SetPowerLevel) for e in outcome.effects)
+        done = await self._finish(
+            ctx, outcome, Action.WARN,
+            "moderation.done.warn_mute" if muted else "moderation.done.warn", user=target,
+            **({"duration": humanize_duration(self.service.settings.warn_mute, ctx.locale)}
+               if muted else {}),
+        )
+        if done and muted:
+            self.actions[Action.WARN_MUTE] += 1
+
+    async def redact(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        compound = self._compound(ctx)
+        target_event = ctx.event.reply_to
+        if target_event is None:
+            await ctx.reply("moderation.refused.no_reply", command=self.prefix + "redact")
+            return
+        sender = await self._sender_of(ctx.room_id, target_event)
+        if sender is None:
+            await ctx.reply("moderation.refused.invalid_event", value=target_event[:80])
+            return
+        outcome = await self.service.redact(ctx.sender, compound.id, target_event,
+                                            args["reason"] or "", sender=sender)
+        await self._finish(ctx, outcome, Action.REDACT, "moderation.done.redact")
+
+    # carrying out -------------------------------------------------------------------------
+    async def carry_out(self, effects: Sequence[Effect]) -> EffectFailure | None:
+        """Carry out ``effects`` in order. A room action that fails stops the rest (the
+        report after it would be untrue); a report or notice that cannot be delivered is
+        logged and skipped."""
+        for index, effect in enumerate(effects):
+            try:
+                await self._one(effect)
+            except Exception as exc:  # Matrix refusals and connection failures alike
+                if isinstance(effect, Report | TellUser):
+                    log.warning("could not deliver %s: %s", effect.key, _short(exc))
+                    continue
+                if not isinstance(exc, MatrixActionError):
+                    log.exception("%s failed", type(effect).__name__)
+                return EffectFailure(effect, exc, tuple(effects[index:]))
+        return None
+
+    async def _one(self, effect: Effect) -> None:
+        gateway = self.gateway
+        if isinstance(effect, SetPowerLevel):
+            await self._set_level(effect)
+        elif isinstance(effect, Kick):
+            await gateway.kick(effect.room_id, effect.user_id, effect.reason or None)
+            log.info("kicked %s from %s", effect.user_id, effect.room_id)
+        elif isinstance(effect, Ban):
+            await gateway.ban(effect.room_id, effect.user_id, effect.reason or None)
+            log.info("banned %s from %s", effect.user_id, effect.room_id)
+        elif isinstance(effect, Unban):
+            await gateway.unban(effect.room_id, effect.user_id)
+            log.info("unbanned %s in %s", effect.user_id, effect.room_id)
+        elif isinstance(effect, Redact):
+            await gateway.redact(effect.room_id, effect.event_id, effect.reason or None)
+            log.info("redacted %s in %s", effect.event_id, effect.room_id)
+        elif isinstance(effect, Report):
+            body = self.translator.render(effect.locale, effect.key, **effect.params)
+            await gateway.send_text(effect.room_id, body)
+        elif isinstance(effect, TellUser):
+            body = self.translator.render(effect.locale, effect.key, **effect.params)
+            await self.dms.send(effect.user_id, body)
+
+    async def _set_level(self, effect: SetPowerLevel) -> bool:
+        """Write one user's level, unless ``only_if_level`` no longer holds (someone changed
+        it since the bot did: theirs stands). Returns whether anything was written."""
+        room, user = effect.room_id, effect.user_id
+        async with self._lock(room):  # read-modify-write of one state event
+            if user in (await self.gateway.room_info(room)).creators:
+                log.warning("left the level of %s in %s alone: room creator", user, room)
+                return False
+            pl = await self.gateway.state_event(room, POWER_LEVELS)
+            users = dict(pl.get("users") or {})
+            current = users.get(user)
+            if effect.only_if_level is not None and (
+                current is None or _level(current) != effect.only_if_level
+            ):
+                log.info("left the level of %s in %s alone: it is %s, not %s", user, room,
+                         current, effect.only_if_level)
+                return False
+            if effect.level is None:
+                users.pop(user, None)
+            else:
+                users[user] = effect.level
+            if users == (pl.get("users") or {}):
+                return False
+            pl["users"] = users
+            await self.gateway.put_state(room, POWER_LEVELS, pl)
+            log.info("set the level of %s in %s to %s", user, room, effect.level)
+            return True
+
+    async def _lift(self, group: list[Effect]) -> None:
+        failure = await self.carry_out(group)
+        if failure is None:
+            first = group[0]
+            self.actions[Action.AUTO_UNMUTE if isinstance(first, SetPowerLevel)
+                         else Action.UNBAN] += 1
+            return
+        if failure.permanent:
+            log.error("gave up a timed lift (%s in %s): %s", type(failure.effect).__name__,
+                      getattr(failure.effect, "room_id", "?"), failure.describe())
+        else:
+            log.warning("timed lift delayed (%s); trying again on the next tick",
+                        failure.describe())
+            self._retry.append(list(failure.remaining))
+
+    # helpers ----------------------------------------------------------------------------
+    async def _finish(
+        self, ctx: CommandContext, outcome: Outcome, action: Action, done_key: str,
+        **params: Any,
+    ) -> bool:
+        """Reply with the refusal, or carry out the effects and confirm; True if done."""
+        if outcome.refusal is not None:
+            await ctx.reply(outcome.refusal.key, **outcome.refusal.params)
+            return False
+        failure = await self.carry_out(outcome.effects)
+        if failure is not None:
+            await ctx.reply("moderation.failed", error=failure.describe())
+            return False
+        self.actions[action] += 1
+        await ctx.reply(done_key, **params)
+        return True
+
+    def _guarded(self, handler: _Handler) -> _Handler:
+        """Reading the room (power levels, creators, the message to remove) can fail too;
+        the officer then hears what the homeserver said rather than an error reference."""
+
+        async def run(ctx: CommandContext, args: dict[str, Any]) -> None:
+            try:
+                await handler(ctx, args)
+            except MatrixActionError as exc:
+                log.warning("moderation command in %s not done: %s", ctx.room_id, exc)
+                await ctx.reply("moderation.failed", error=_short(exc))
+
+        return run
+
+    def _compound(self, ctx: CommandContext) -> Compound:
+        assert ctx.compound is not None and ctx.compound.room_id  # Where.COMPOUND
+        return ctx.compound
+
+    async def _refuse_creator(self, ctx: CommandContext, compound: Compound, user: str) -> bool:
+        """Creators of version 12+ rooms have unlimited power: no power level, kick or ban
+        can touch them, so the bot says so instead of recording a restriction."""
+        assert compound.room_id is not None
+        info = await self.gateway.room_info(compound.room_id)
+        if user in info.creators and user != self.gateway.user_id:
+            await ctx.reply("moderation.refused.creator", user=user)
+            return True
+        return False
+
+    async def _power(self, room_id: str, user_id: str) -> RoomPower:
+        return room_power(await self.gateway.state_event(room_id, POWER_LEVELS), user_id)
+
+    async def _sender_of(self, room_id: str, event_id: str) -> str | None:
+        resp = await self.gateway.client.room_get_event(room_id, event_id)
+        if isinstance(resp, RoomGetEventResponse):
+            return str(resp.event.sender)
+        return None
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(room_id, asyncio.Lock())
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, MatrixActionError):
+        return exc.errcode or exc.status or "error"
+    return type(exc).__name__
