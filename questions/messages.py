@@ -123,6 +123,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "目前仍有 {count} 个问题未回答，发送 !questions 查看。",
         "en": "{count} questions are still open; send !questions to see them.",
     },
+    # chat commands ------------------------------------------------------------------------------
+    "help.questions": {
+        "zh-CN": "列出本所各小区未回答的居民问题（最早的在前）",
+        "en": "list the station's unanswered questions from residents, oldest first",
+    },
+    "help.stats": {
+        "zh-CN": "一周的回答情况：回答率、中位和P90用时、按时率"
+                 "（例如 !stats last、!stats 2026-W10）",
+        "en": "a week's answers: share answered, median and p90 time, share in time "
+              "(e.g. !stats last, !stats 2026-W10)",
+    },
+    "help.answered": {
+        "zh-CN": "回复一条居民问题（或它的提醒消息）发送，把它记为已回答",
+        "en": "send as a reply to a resident's question (or its flag) to mark it answered",
+    },
     # errors -------------------------------------------------------------------------------------
     "error.question_reply_needed": {
         "zh-CN": "请回复要标记的问题（或它的提醒消息）后再发送 !answered。",

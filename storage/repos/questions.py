@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -260,6 +261,27 @@ class QuestionRepository:
                 select(QuestionRow).where(*where).order_by(QuestionRow.asked_at).limit(limit)
             )).all()
             return await _with_flags(s, rows), total
+
+    async def open_counts(self) -> tuple[int, int, int]:
+        """For metrics, in one query: open questions, and how many of them have a posted flag
+        and a posted escalation."""
+
+        def posted(level: FlagLevel) -> Any:
+            return case((exists().where(
+                QuestionFlagRow.question_id == QuestionRow.id,
+                QuestionFlagRow.level == level.value,
+                QuestionFlagRow.status == FlagStatus.POSTED.value,
+            ), 1), else_=0)
+
+        async with self.db.session() as s:
+            row = (await s.execute(
+                select(
+                    func.count(QuestionRow.id),
+                    func.coalesce(func.sum(posted(FlagLevel.FLAG)), 0),
+                    func.coalesce(func.sum(posted(FlagLevel.ESCALATION)), 0),
+                ).where(QuestionRow.state == _OPEN)
+            )).one()
+        return int(row[0]), int(row[1]), int(row[2])
 
     async def asked_between(
         self, compound_ids: Sequence[int] | None, start: datetime, end: datetime

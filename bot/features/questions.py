@@ -1,0 +1,215 @@
+"""Residents' questions at the Matrix edge: compound-room events go to the QuestionService, its
+effects (flags, flag edits, digests) are carried out here, and ``!questions``, ``!stats`` and
+``!answered`` are declared here.
+
+``asker_flat`` comes from a ``flat_label(compound, user_id)`` callable given to the constructor
+(the verification feature provides it; until it is wired every flag says "flat unknown").
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from nio import RoomGetEventResponse
+
+from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.web.metrics import Sample
+from common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
+from common.ids import EventID, RoomID, UserID
+from community.model import STAFF_ROLES, Compound, Directory, Role
+from questions.model import CommandResult, EditMessage, Effect, MessageIn, PostDigest, PostFlag
+from questions.service import QuestionService
+from storage.repos.questions import QuestionRepository
+
+log = logging.getLogger(__name__)
+
+FlatLabel = Callable[[Compound, UserID], str | None | Awaitable[str | None]]
+"""The asker's flat ("3栋2单元501"), never a name; None when the person is not verified."""
+
+STAFF_AND_ADMINS = STAFF_ROLES | {Role.ADMIN}
+SENDER_CACHE_SIZE = 20_000  # event id -> sender of recent compound-room messages
+
+
+def no_flat_label(compound: Compound, user_id: UserID) -> str | None:
+    """The default until the verification feature supplies the real look-up."""
+    return None
+
+
+class QuestionsFeature:
+    name = "questions"
+
+    def __init__(
+        self,
+        service: QuestionService,
+        repository: QuestionRepository,
+        gateway: MatrixGateway,
+        directory: Callable[[], Directory],
+        flat_label: FlatLabel = no_flat_label,
+        sender_cache_size: int = SENDER_CACHE_SIZE,
+    ) -> None:
+        self.service = service
+        self.repository = repository
+        self.gateway = gateway
+        self.directory = directory
+        # Seam: the lead wires verification's look-up here (see build_app).
+        self.flat_label = flat_label
+        self._senders: OrderedDict[str, UserID] = OrderedDict()
+        self._sender_cache_size = sender_cache_size
+
+    # ---- Feature protocol --------------------------------------------------------------------
+    def commands(self) -> Iterable[Command]:
+        return [
+            Command("questions", self.cmd_questions, "help.questions", roles=STAFF_AND_ADMINS,
+                    where=Where.OFFICERS),
+            Command("stats", self.cmd_stats, "help.stats", roles=STAFF_AND_ADMINS,
+                    args=(Arg("week", ArgKind.WORD, optional=True),), where=Where.OFFICERS),
+            Command("answered", self.cmd_answered, "help.answered", roles=STAFF_AND_ADMINS,
+                    where=Where.STAFF_ROOMS),
+        ]
+
+    async def start(self) -> None:
+        return None
+
+    async def on_event(self, event: ChatEvent, env: Any) -> None:
+        compound: Compound | None = env.compound
+        if compound is None:
+            return  # only compound rooms hold questions
+        effects: Sequence[Effect] = ()
+        if isinstance(event, MessagePosted):
+            self._remember_sender(event.event_id, event.sender)
+            effects = await self.service.on_message(await self._message_in(event, compound))
+        elif isinstance(event, MessageEdited):
+            effects = await self.service.on_edit(
+                event.room_id, event.original, event.sender, event.body, event.at,
+                asker_flat=await self._flat_of_resident(compound, event.sender),
+            )
+        elif isinstance(event, Redacted):
+            effects = await self.service.on_redaction(event.room_id, event.target)
+        elif isinstance(event, ReactionAdded):
+            effects = await self.service.on_reaction(
+                event.room_id, event.target, event.sender, event.key, event.at
+            )
+        await self.carry_out(effects)
+
+    async def tick(self, now: datetime) -> None:
+        await self.carry_out(await self.service.tick())
+
+    async def metrics(self) -> list[Sample]:
+        open_, flagged, escalated = await self.repository.open_counts()
+        help_flagged = "Open questions whose flag or escalation has been posted"
+        return [
+            Sample("linli_questions_open", open_, "Residents' questions not yet answered"),
+            Sample("linli_questions_flagged", flagged, help_flagged, labels={"level": "flag"}),
+            Sample("linli_questions_flagged", escalated, help_flagged,
+                   labels={"level": "escalation"}),
+        ]
+
+    # ---- commands ----------------------------------------------------------------------------
+    async def cmd_questions(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        await self._answer(ctx, await self.service.command_questions(ctx.room_id, ctx.sender))
+
+    async def cmd_stats(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        result = await self.service.command_stats(ctx.room_id, ctx.sender, args.get("week"))
+        await self._answer(ctx, result)
+
+    async def cmd_answered(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        result = await self.service.command_answered(ctx.room_id, ctx.sender, ctx.event.reply_to)
+        await self._answer(ctx, result)
+
+    async def _answer(self, ctx: CommandContext, result: CommandResult) -> None:
+        await self.carry_out(result.effects)
+        await ctx.reply_text(result.text)
+
+    # ---- effects -----------------------------------------------------------------------------
+    async def carry_out(self, effects: Iterable[Effect]) -> None:
+        """Post flags (with the service's txn id, so a retry is deduplicated by the homeserver),
+        edit flags and post digests. A failure is logged and the rest go on: an unconfirmed
+        flag stays pending and the service offers it again after ``pending_retry``."""
+        queue = list(effects)
+        while queue:
+            effect = queue.pop(0)
+            try:
+                if isinstance(effect, PostFlag):
+                    event_id = await self.gateway.send_text(
+                        effect.room_id, effect.body, txn_id=effect.txn_id
+                    )
+                    log.info("question %s: %s posted in %s", effect.question_id,
+                             effect.level.value, effect.room_id)
+                    queue += await self.service.flag_posted(
+                        effect.question_id, effect.level, event_id
+                    )
+                elif isinstance(effect, EditMessage):
+                    await self.gateway.edit_text(effect.room_id, effect.event_id, effect.body)
+                    log.info("question flag %s edited in %s", effect.event_id, effect.room_id)
+                elif isinstance(effect, PostDigest):
+                    await self.gateway.send_text(effect.room_id, effect.body,
+                                                 txn_id=effect.txn_id)
+                    log.info("question digest %s posted for station %s", effect.week,
+                             effect.station_id)
+            except MatrixActionError as exc:
+                log.warning("could not carry out %s in %s: %s", type(effect).__name__,
+                            effect.room_id, exc.errcode or exc.status or "error")
+            except Exception:  # connection trouble or a bug: the other effects still go out
+                log.exception("could not carry out %s in %s", type(effect).__name__,
+                              effect.room_id)
+
+    # ---- building the service's input ----------------------------------------------------------
+    async def _message_in(self, event: MessagePosted, compound: Compound) -> MessageIn:
+        directory = self.directory()
+        staff = directory.is_staff_in_compound(event.sender, compound)
+        mentions = tuple(sorted(event.mentions))
+        reply_to_sender = None
+        if event.reply_to is not None:
+            reply_to_sender = self._senders.get(event.reply_to)
+            # The replied-to sender matters only to tell a reply's automatic mention from a
+            # staff member mentioning someone; fetch it only then, and only on a cache miss.
+            if (reply_to_sender is None and staff
+                    and any(u != event.sender for u in mentions)):
+                reply_to_sender = await self._fetch_sender(event.room_id, event.reply_to)
+        return MessageIn(
+            room_id=event.room_id, event_id=event.event_id, sender=event.sender,
+            text=event.body, sent_at=event.at, reply_to=event.reply_to,
+            thread_root=event.thread_root, mentions=mentions,
+            asker_flat=None if staff else await self._flat(compound, event.sender),
+            reply_to_sender=reply_to_sender,
+        )
+
+    async def _flat_of_resident(self, compound: Compound, user_id: UserID) -> str | None:
+        if self.directory().is_staff_in_compound(user_id, compound):
+            return None
+        return await self._flat(compound, user_id)
+
+    async def _flat(self, compound: Compound, user_id: UserID) -> str | None:
+        try:
+            label = self.flat_label(compound, user_id)
+            if inspect.isawaitable(label):
+                label = await label
+        except Exception:  # a failing look-up must not lose the question
+            log.exception("flat look-up failed in compound %s", compound.id)
+            return None
+        return label if isinstance(label, str) and label else None
+
+    def _remember_sender(self, event_id: EventID, sender: UserID) -> None:
+        self._senders[event_id] = sender
+        self._senders.move_to_end(event_id)
+        while len(self._senders) > self._sender_cache_size:
+            self._senders.popitem(last=False)
+
+    async def _fetch_sender(self, room_id: RoomID, event_id: EventID) -> UserID | None:
+        try:
+            resp = await self.gateway.client.room_get_event(room_id, event_id)
+        except Exception as exc:  # network trouble: answer without it
+            log.warning("could not fetch %s in %s: %s", event_id, room_id, type(exc).__name__)
+            return None
+        if not isinstance(resp, RoomGetEventResponse):
+            log.info("could not fetch %s in %s", event_id, room_id)
+            return None
+        sender = UserID(resp.event.sender)
+        self._remember_sender(event_id, sender)
+        return sender
