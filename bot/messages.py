@@ -11,6 +11,7 @@ from common.i18n import COMMON_MESSAGES, Catalog
 
 CATALOG_MODULES = [
     "bot.messages_edge",
+    "bot.messages_admin",
     "community.messages",
     "verification.messages",
     "broadcasts.messages",
