@@ -1,11 +1,14 @@
-"""``linli bulletins add|list|show|preview|pause|resume|delete|translate``: the chat's
-``!bulletin`` commands for the operator (who acts with full rights, recorded as "cli").
+"""``linli bulletins add|list|show|preview|pause|resume|delete|translate|notice``: the chat's
+``!bulletin`` and ``!notice`` commands for the operator (who acts with full rights, recorded
+as "cli").
 
 The bulletin spec is one argument, in the chat syntax (see broadcasts.commands)::
 
     linli bulletins add 'all cron "0 9 * * 1" | 防诈骗提示 | 陌生来电要求转账的，一律是诈骗'
 
-The running bot picks new bulletins up from the database at its next tick.
+The running bot picks new bulletins up from the database at its next tick. ``notice`` sends
+at once through the bot's account (same device, so the ledger's transaction ids still
+deduplicate); if it is interrupted, the running bot finishes the fan-out.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from bot.cli import CliContext, add_command
 from bot.scheduling import ApschedulerFireTimes
 from broadcasts.model import CommandResult
-from broadcasts.render import render_lines
+from broadcasts.render import render_lines, render_reply
 from broadcasts.service import BulletinCommands
 from storage.repos.broadcasts import BroadcastRepository
 from storage.repos.community import CommunityRepository
@@ -49,6 +52,12 @@ def register(sub: Any) -> None:
     p.add_argument("number", type=int, metavar="N")
     p.add_argument("--compound", metavar="SLUG", help="render for this compound")
     p.add_argument("--html", action="store_true", help="print the HTML body too")
+    p = add_command(actions, "notice", cmd_notice,
+                    "post an urgent notice now, through the bot's Matrix account")
+    p.add_argument("target", help="all, station:SLUG or compound slugs separated by commas")
+    p.add_argument("text", help="the notice (Markdown; quote it as one argument)")
+    p.add_argument("--room-mention", action="store_true",
+                   help="notify everyone (@room) in rooms where the bot may")
     p = add_command(actions, "translate", cmd_translate, "add a version in another language")
     p.add_argument("number", type=int, metavar="N")
     p.add_argument("spec", help="LOCALE | TITLE | BODY (tips separated by || for a series)")
@@ -112,3 +121,35 @@ async def cmd_preview(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def cmd_translate(ctx: CliContext, args: argparse.Namespace) -> int:
     return _print(ctx, await (await _service(ctx)).translate(None, args.number, args.spec))
+
+
+async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
+    from bot.cli_core import bot_gateway
+    from bot.features.broadcasts import (
+        MatrixTransport,
+        post_reports,
+        process_owner,
+        settings_from_config,
+    )
+    from broadcasts.delivery import DeliveryService
+
+    db = await ctx.database()
+    directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
+    store = BroadcastRepository(db)
+    async with bot_gateway(ctx) as gateway:
+        delivery = DeliveryService(
+            store, MatrixTransport(gateway), ApschedulerFireTimes(), lambda: directory,
+            ctx.translator, ctx.clock, owner=process_owner(),
+            settings=settings_from_config(ctx.config),
+        )
+        service = BulletinCommands(
+            store, ApschedulerFireTimes(), lambda: directory, ctx.translator, ctx.clock,
+            default_timezone=ctx.config.bot.default_timezone, delivery=delivery,
+        )
+        result = await service.notice(None, args.target, args.text,
+                                      mention_room=args.room_mention)
+        await post_reports(gateway, ctx.translator, result.reports)
+    locale = ctx.config.bot.default_locale
+    for report in result.reports:
+        ctx.out(render_reply(ctx.translator, locale, report.reply))
+    return 0

@@ -186,6 +186,9 @@ class DeliveryService:
         self.settings = settings or BroadcastSettings()
         self.sleep = sleep
         self._lease_until: datetime | None = None
+        # Occurrences this process is fanning out right now (an urgent notice runs beside the
+        # tick): ``resume`` must not start a second fan-out of the same one.
+        self._active: set[int] = set()
 
     # --- the scheduler's lease ----------------------------------------------------------------
 
@@ -294,7 +297,17 @@ class DeliveryService:
     async def fan_out(self, bulletin: Bulletin, occurrence: Occurrence) -> list[Report]:
         """Write the ledger rows for every target room in one batch, send the pending ones,
         and, once every row is settled, return the delivery report (exactly one process
-        reports an occurrence)."""
+        reports an occurrence). An occurrence this process is already fanning out (a notice
+        while the tick resumes open occurrences) is left to that fan-out."""
+        if occurrence.id in self._active:
+            return []
+        self._active.add(occurrence.id)
+        try:
+            return await self._fan_out(bulletin, occurrence)
+        finally:
+            self._active.discard(occurrence.id)
+
+    async def _fan_out(self, bulletin: Bulletin, occurrence: Occurrence) -> list[Report]:
         directory = self.directory()
         rows: list[Delivery] = []
         if occurrence.outcome is OccurrenceOutcome.FIRED:

@@ -192,6 +192,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "公告 #{id} 已添加 {language} 版本。",
         "en": "Bulletin #{id} now has a {language} version.",
     },
+    # --- chat commands ---------------------------------------------------------------------
+    "broadcasts.help.bulletin": {
+        "zh-CN": "安全公告：add（新建）、list、show N、preview N、pause N、resume N、delete N、"
+                 "translate N；不带参数可看用法",
+        "en": "safety bulletins: add, list, show N, preview N, pause N, resume N, delete N, "
+              "translate N; without arguments for usage",
+    },
+    "broadcasts.help.notice": {
+        "zh-CN": "立即向对象（all、station:派出所简称或小区简称）的所有群发送紧急通知；"
+                 "正文以 @room 开头可提醒全体成员",
+        "en": "post an urgent notice at once to every room of TARGET (all, station:SLUG or "
+              "compound slugs); start TEXT with @room to notify everyone",
+    },
+    "broadcasts.usage": {
+        "zh-CN": "用法：\n"
+                 "{prefix}bulletin add 对象 时间 [until 日期] [tz 时区] [series] | 标题 | 正文\n"
+                 "{prefix}bulletin list\n"
+                 "{prefix}bulletin show N · preview N [小区简称] · pause N · resume N · "
+                 "delete N\n"
+                 "{prefix}bulletin translate N 语言 | 标题 | 正文\n"
+                 "时间：once 2026-12-01T09:00、cron \"0 9 * * 1\" 或 every 7d；"
+                 "正文可用 {{compound}} {{station}} {{officer}} {{date}}",
+        "en": "Usage:\n"
+              "{prefix}bulletin add TARGET SCHEDULE [until DATE] [tz ZONE] [series] | TITLE | "
+              "BODY\n"
+              "{prefix}bulletin list\n"
+              "{prefix}bulletin show N · preview N [SLUG] · pause N · resume N · delete N\n"
+              "{prefix}bulletin translate N LOCALE | TITLE | BODY\n"
+              "SCHEDULE: once 2026-12-01T09:00, cron \"0 9 * * 1\" or every 7d; BODY may use "
+              "{{compound}} {{station}} {{officer}} {{date}}",
+    },
+    "broadcasts.notice.sending": {
+        "zh-CN": "🚨 正在向 {count} 个群发送紧急通知，发完后报告送达情况。",
+        "en": "🚨 Sending the urgent notice to {count} rooms; a delivery report follows.",
+    },
     # --- notices and reports --------------------------------------------------------------------
     "broadcasts.notice.title": {"zh-CN": "【紧急通知】", "en": "[Urgent notice]"},
     "broadcasts.report": {

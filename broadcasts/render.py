@@ -73,6 +73,23 @@ def markdown_to_html(source: str) -> str:
     return rendered.strip()
 
 
+# While Markdown is rendered, a placeholder stands as a plain word: ``{`` and ``}`` are
+# punctuation to CommonMark, and ``**{compound}**明天`` would not close its emphasis (a closing
+# ``**`` after punctuation must be followed by a space or punctuation, never by CJK text).
+_TOKEN = "LinliPlaceholder{index}Q"
+_TOKEN_RE = re.compile(r"LinliPlaceholder(\d)Q")
+
+
+def _markdown_with_values(template: str, values: Mapping[str, str]) -> str:
+    protected = _PLACEHOLDER.sub(
+        lambda m: _TOKEN.format(index=PLACEHOLDERS.index(m.group(1))), template
+    )
+    return _TOKEN_RE.sub(
+        lambda m: html.escape(values[PLACEHOLDERS[int(m.group(1))]]),
+        markdown_to_html(protected),
+    )
+
+
 def render_bulletin(
     title: str, body: str, values: Mapping[str, str], mention_room: bool = False
 ) -> RenderedMessage:
@@ -83,7 +100,7 @@ def render_bulletin(
     html_title = html.escape(plain_title)
     # Render the template first and fill the HTML with escaped values, so a compound name
     # holding Markdown or HTML characters is shown as written.
-    html_body = fill(markdown_to_html(body), values, escape=True)
+    html_body = _markdown_with_values(body, values)
     return RenderedMessage(
         body=f"{plain_title}\n\n{plain_body}" if plain_title else plain_body,
         formatted_body=f"<p><strong>{html_title}</strong></p>\n{html_body}"

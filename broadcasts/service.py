@@ -23,6 +23,7 @@ from broadcasts.model import (
     Report,
     Schedule,
     ScheduleKind,
+    Target,
     Text,
     actor_or_system,
 )
@@ -37,6 +38,7 @@ from broadcasts.targets import (
     parse_target,
     scope_station,
     target_compounds,
+    target_rooms,
 )
 from common.clock import Clock
 from common.durations import format_duration
@@ -335,15 +337,12 @@ class BulletinCommands:
             lines=(Reply("broadcasts.translated", {"id": bulletin.id, "language": locale}),)
         )
 
-    async def notice(
-        self,
-        actor: UserID | None,
-        target_text: str,
-        text: str,
-        mention_room: bool = False,
-    ) -> CommandResult:
-        """``!notice TARGET TEXT``: post now to every target room; the reports carry the
-        delivery line for each station's officers' room."""
+    def check_notice(
+        self, actor: UserID | None, target_text: str, text: str
+    ) -> tuple[Target, Text, int]:
+        """Validate ``!notice TARGET TEXT`` without sending: the target, the text and how many
+        rooms it will reach. Raises DomainError (PermissionDenied, ...) for the edge to render,
+        so the edge can acknowledge a long fan-out before it starts."""
         directory = self.directory()
         target = parse_target(target_text, directory)
         check_may_target(directory, actor, target)
@@ -354,15 +353,28 @@ class BulletinCommands:
             raise DomainError("broadcasts.error.too_long", limit=MAX_NOTICE)
         notice_text = Text(title="", bodies=(body,))
         check_placeholders(notice_text)
-        if not target_compounds(target, directory):
+        rooms = target_rooms(target, directory)
+        if not rooms:
             raise DomainError("broadcasts.error.no_rooms")
+        return target, notice_text, len(rooms)
+
+    async def notice(
+        self,
+        actor: UserID | None,
+        target_text: str,
+        text: str,
+        mention_room: bool = False,
+    ) -> CommandResult:
+        """``!notice TARGET TEXT``: post now to every target room; the reports carry the
+        delivery line for each station's officers' room."""
+        target, notice_text, _ = self.check_notice(actor, target_text, text)
         if self.delivery is None:
             raise RuntimeError("urgent notices need a DeliveryService")
         reports: list[Report] = await self.delivery.notice(
             target,
             notice_text,
             actor_or_system(actor),
-            scope_station(target, directory),
+            scope_station(target, self.directory()),
             mention_room,
         )
         log.info("urgent notice by %s sent", actor_or_system(actor))

@@ -416,6 +416,18 @@ class BroadcastRepository:
             rows = (await s.scalars(query)).all()
         return [_delivery(r) for r in rows]
 
+    async def delivery_counts(self) -> dict[DeliveryState, int]:
+        """Ledger rows per state, in one grouped query (for the metrics endpoint)."""
+        query = select(BulletinDeliveryRow.state, func.count()).group_by(
+            BulletinDeliveryRow.state
+        )
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).all()
+        counts = dict.fromkeys(DeliveryState, 0)
+        for state, count in rows:
+            counts[DeliveryState(state)] = int(count)
+        return counts
+
     async def claim(self, delivery_id: int, owner: str, until: datetime, now: datetime) -> bool:
         async with self.db.transaction() as s:
             result = await s.execute(

@@ -1,0 +1,313 @@
+"""Safety bulletins in the rooms: the Matrix transport of the broadcasts core, the scheduler's
+tick, and the officers' ``!bulletin`` and ``!notice`` commands.
+
+The broadcasts core decides what to post where and keeps the exactly-once ledger; this module
+sends (``room_send`` with the ledger's transaction id, so a retry after a crash is
+deduplicated by the homeserver), posts the delivery reports in the officers' rooms, and runs
+urgent notices in the background so a fan-out to 2,000 rooms never holds up the sync loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Coroutine, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientError
+
+from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from bot.config import Config
+from bot.errors import new_ref
+from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited
+from bot.runtime import EventEnv
+from bot.web.metrics import Sample
+from broadcasts.delivery import BroadcastSettings, DeliveryService
+from broadcasts.model import CommandResult, DeliveryState, RenderedMessage, Report
+from broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
+from broadcasts.ports import RateLimited as RateLimitedResult
+from broadcasts.render import render_lines, render_reply
+from broadcasts.service import BulletinCommands
+from common.errors import DomainError
+from common.events import ChatEvent
+from common.i18n import Translator
+from common.ids import RoomID
+from community.model import Role
+from storage.repos.broadcasts import BroadcastRepository
+
+log = logging.getLogger(__name__)
+
+MANAGERS = frozenset({Role.OFFICER, Role.ADMIN})
+POWER_LEVELS = "m.room.power_levels"
+ROOM_MENTION = "@room"
+# Refusals that retrying cannot change: not in the room, kicked, banned, room gone, no power
+# to post. M_UNKNOWN is left out on purpose: Synapse answers a 500 with it.
+PERMANENT_ERRCODES = frozenset(
+    {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_INVALID_PARAM", "M_TOO_LARGE",
+     "M_UNSUPPORTED_ROOM_VERSION", "M_UNKNOWN_TOKEN"}
+)
+
+
+def process_owner() -> str:
+    """A scheduler-lease owner id unique to this process (host, pid and a random part, so a
+    restarted process with a recycled pid is still somebody else)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def bulletin_content(message: RenderedMessage, mention_room: bool = False) -> dict[str, Any]:
+    """An ``m.room.message``: the Markdown source as plain body, its HTML as formatted body.
+
+    ``m.text``, not the usual bot ``m.notice``: the default push rules silence notices, and a
+    bulletin is meant to reach people. ``m.mentions`` is always set, so nothing in a text
+    pings anyone unless ``@room`` is asked for and allowed.
+    """
+    body, html = message.body, message.formatted_body
+    if mention_room:
+        body = f"{ROOM_MENTION}\n{body}"
+        html = f"<p>{ROOM_MENTION}</p>\n{html}"
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html,
+        "m.mentions": {"room": True} if mention_room else {},
+    }
+
+
+class MatrixTransport:
+    """broadcasts.ports.Transport over the bot's gateway."""
+
+    def __init__(self, gateway: MatrixGateway) -> None:
+        self.gateway = gateway
+
+    async def may_mention_room(self, room_id: str) -> bool:
+        """Whether the bot's power reaches the room's ``notifications.room`` level (default
+        50); a room it cannot read gets no ``@room``, and the send reports the real error."""
+        try:
+            info = await self.gateway.room_info(room_id)
+            if self.gateway.user_id in info.creators:
+                return True
+            levels = await self.gateway.state_event(room_id, POWER_LEVELS)
+        except (MatrixActionError, ClientError, TimeoutError):
+            return False
+        users = levels.get("users") or {}
+        try:
+            mine = int(users.get(self.gateway.user_id, levels.get("users_default", 0)))
+            needed = int((levels.get("notifications") or {}).get("room", 50))
+        except (TypeError, ValueError):
+            return False
+        return mine >= needed
+
+    async def send(self, room_id: RoomID, message: RenderedMessage, txn_id: str) -> SendResult:
+        mention = message.mention_room and await self.may_mention_room(room_id)
+        try:
+            event_id = await self.gateway.send(
+                room_id, bulletin_content(message, mention), txn_id=txn_id
+            )
+        except RateLimited as exc:
+            return RateLimitedResult(timedelta(milliseconds=exc.retry_after_ms))
+        except MatrixActionError as exc:
+            reason = exc.errcode or exc.status or "error"
+            if exc.errcode in PERMANENT_ERRCODES:
+                return PermanentFailure(reason)
+            return TemporaryFailure(reason)
+        except (ClientError, TimeoutError, OSError) as exc:
+            return TemporaryFailure(type(exc).__name__)
+        return Sent(event_id)
+
+
+def settings_from_config(config: Config) -> BroadcastSettings:
+    return BroadcastSettings(
+        **config.broadcasts.model_dump(), default_timezone=config.bot.default_timezone
+    )
+
+
+async def post_reports(
+    gateway: MatrixGateway, translator: Translator, reports: Iterable[Report]
+) -> None:
+    """One line per officers' room; a report that cannot be posted is logged, never raised
+    (the deliveries themselves are done and recorded)."""
+    for report in reports:
+        body = render_reply(translator, report.locale, report.reply)
+        try:
+            await gateway.send_text(report.room_id, body)
+        except Exception as exc:  # Matrix refusals and connection failures alike
+            log.warning("could not post a delivery report in %s: %s", report.room_id,
+                        type(exc).__name__)
+
+
+def _number(text: str) -> int:
+    value = text.strip().lstrip("#")
+    if not value.isdigit():
+        raise DomainError("broadcasts.error.bad_number", value=text.strip()[:20] or "—")
+    return int(value)
+
+
+def split_mention(text: str) -> tuple[bool, str]:
+    """``@room TEXT`` asks for a room mention; the marker itself is not part of the text."""
+    head, _, rest = text.strip().partition(" ")
+    if head.lower() == ROOM_MENTION:
+        return True, rest.strip()
+    return False, text.strip()
+
+
+class BroadcastsFeature:
+    name = "broadcasts"
+
+    def __init__(
+        self,
+        delivery: DeliveryService,
+        service: BulletinCommands,
+        repo: BroadcastRepository,
+        gateway: MatrixGateway,
+        translator: Translator,
+        prefix: str = "!",
+    ) -> None:
+        self.delivery = delivery
+        self.service = service
+        self.repo = repo
+        self.gateway = gateway
+        self.translator = translator
+        self.prefix = prefix
+        self._background: set[asyncio.Task[None]] = set()
+
+    # feature protocol ---------------------------------------------------------------------
+    def commands(self) -> Iterable[Command]:
+        return [
+            Command("bulletin", self.bulletin, "broadcasts.help.bulletin", MANAGERS,
+                    (Arg("action", ArgKind.WORD, optional=True),
+                     Arg("details", ArgKind.TEXT, optional=True)), Where.OFFICERS),
+            Command("notice", self.notice, "broadcasts.help.notice", MANAGERS,
+                    (Arg("target"), Arg("text", ArgKind.TEXT)), Where.OFFICERS),
+        ]
+
+    async def start(self) -> None:
+        """Finish fan-outs a previous process left open (killed mid-way), in the background:
+        rows it had claimed are taken over once its claims expire, by a later tick."""
+        self._spawn(self._resume(), "broadcasts-resume")
+
+    async def on_event(self, event: ChatEvent, env: EventEnv) -> None:
+        return None
+
+    async def tick(self, now: datetime) -> None:
+        """Fire what is due (the clock's now) and post the delivery reports."""
+        try:
+            reports = await self.delivery.tick()
+        except Exception:
+            log.exception("bulletin tick failed (ref: %s); trying again next tick", new_ref())
+            return
+        await self.post_reports(reports)
+
+    async def stop(self) -> None:
+        """Stop background fan-outs (their pending rows are resumed by the next process, with
+        the same transaction ids) and hand the scheduler lease on at once."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self.delivery.release()
+        except Exception:
+            log.warning("could not release the bulletin lease; it expires by itself")
+
+    async def metrics(self) -> list[Sample]:
+        counts = await self.repo.delivery_counts()
+        return [
+            Sample("linli_bulletin_deliveries", counts[state],
+                   "Bulletin and notice deliveries in the ledger, by state",
+                   labels={"state": state.value})
+            for state in DeliveryState
+        ]
+
+    # commands -----------------------------------------------------------------------------
+    async def bulletin(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        assert ctx.station is not None  # Where.OFFICERS
+        station = ctx.station.id
+        action = (args["action"] or "").lower()
+        details: str = args["details"] or ""
+        actor = ctx.sender
+        service = self.service
+        result: CommandResult
+        if action == "add" and details:
+            result = await service.add(actor, details, station)
+        elif action == "list" and not details:
+            result = await service.list(actor, station)
+        elif action == "show":
+            result = await service.show(actor, _number(details), station)
+        elif action == "pause":
+            result = await service.pause(actor, _number(details), station)
+        elif action == "resume":
+            result = await service.resume(actor, _number(details), station)
+        elif action == "delete":
+            result = await service.delete(actor, _number(details), station)
+        elif action == "preview":
+            number, _, slug = details.strip().partition(" ")
+            result = await service.preview(actor, _number(number), station, slug.strip() or None)
+        elif action == "translate":
+            number, _, spec = details.strip().partition(" ")
+            result = await service.translate(actor, _number(number), spec, station)
+        else:
+            await ctx.reply("broadcasts.usage", prefix=self.prefix)
+            return
+        await self._answer(ctx, result)
+
+    async def notice(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        """Check at once (errors are answered here), acknowledge, then fan out in the
+        background; the delivery report follows in the officers' room."""
+        mention, text = split_mention(args["text"])
+        target = args["target"]
+        _, _, rooms = self.service.check_notice(ctx.sender, target, text)
+        await ctx.reply("broadcasts.notice.sending", count=rooms)
+        self._spawn(self._notice(ctx, target, text, mention), "broadcasts-notice")
+
+    async def _notice(self, ctx: CommandContext, target: str, text: str, mention: bool) -> None:
+        try:
+            result = await self.service.notice(ctx.sender, target, text, mention_room=mention)
+        except DomainError as exc:  # the directory changed since the check
+            await ctx.reply_text(ctx.t(exc.key, **exc.params))
+            return
+        except Exception:
+            ref = new_ref()
+            log.exception("urgent notice failed (ref: %s)", ref)
+            await ctx.reply("cmd.failed", ref=ref)
+            return
+        await self.post_reports(result.reports)
+        if result.reports and ctx.room_id not in {r.room_id for r in result.reports}:
+            # Sent from another station's officers' room (a district admin): answer there too.
+            await ctx.reply_text(
+                "\n".join(render_reply(self.translator, ctx.locale, r.reply)
+                          for r in result.reports)
+            )
+
+    # helpers ----------------------------------------------------------------------------
+    async def _answer(self, ctx: CommandContext, result: CommandResult) -> None:
+        if result.lines:
+            await ctx.reply_text(render_lines(self.translator, ctx.locale, result.lines))
+        if result.preview is not None:
+            await self.gateway.send(ctx.room_id, bulletin_content(result.preview))
+        await self.post_reports(result.reports)
+
+    async def post_reports(self, reports: Iterable[Report]) -> None:
+        await post_reports(self.gateway, self.translator, reports)
+
+    async def _resume(self) -> None:
+        try:
+            if not await self.delivery.hold_lease():
+                return  # another process runs the scheduler, or a dead one's lease expires
+            reports = await self.delivery.resume()
+        except Exception:
+            log.exception("resuming interrupted fan-outs failed (ref: %s)", new_ref())
+            return
+        await self.post_reports(reports)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def pending_tasks(self) -> int:
+        return len(self._background)
