@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "bot.cli_bulletins",
     "bot.cli_tokens",
     "bot.cli_questions",
+    "bot.cli_reports",
 ]
 
 Handler = Callable[["CliContext", argparse.Namespace], Awaitable[int]]

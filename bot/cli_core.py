@@ -208,14 +208,33 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
 
         raise Conflict("error.compound_exists", slug=slug)
     mode = AdmissionMode(args.mode)
+    from bot.cli_verification import policy_from_config, protector_from_config
+    from storage.repos.audit import AuditRepository
+    from storage.repos.verification import VerificationRepository
+    from verification.service import VerificationService
+
+    # Built before the room is touched: a missing data key stops here, not half-way.
+    db = await ctx.database()
+    verification = VerificationService(
+        VerificationRepository(db, ctx.clock, protector_from_config(ctx)),
+        AuditRepository(db, ctx.clock), ctx.clock, policy_from_config(ctx.config.verification),
+    )
     async with bot_gateway(ctx) as gateway:
         room_id, members = await adopt_room(gateway, args.room, mode, _station_staff(directory, station.id))
+        bot_user = gateway.user_id
     compound = await repo.create_compound(
         slug=slug, name=args.name, station_id=station.id, room_id=room_id,
         room_alias=args.room if args.room.startswith("#") else None,
         timezone=tz, locale=locale, admission_mode=mode, settings={"adopted": True},
     )
     ctx.out(f"compound {compound.slug} adopted room {room_id} with {len(members)} existing members")
+    # Existing members (not staff) wait to verify with the longer grace, not muted now; the
+    # running bot asks them by direct message at the configured rate.
+    directory = await repo.load_directory(ctx.config.bot.admins)
+    residents = [m for m in members
+                 if m != bot_user and not directory.is_staff_in_compound(m, compound)]
+    added = await verification.adopt(compound, [UserID(m) for m in residents])
+    ctx.out(f"{added} members are asked to verify by direct message (a few per minute)")
     return 0
 
 

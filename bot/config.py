@@ -160,6 +160,24 @@ class WebConfig(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The admin dashboard and its JSON API (bot/web/dashboard.py); needs enabled: true.
+    dashboard: bool = False
+    session_ttl: Duration = timedelta(hours=8)
+    secure_cookies: bool = False  # set true when the dashboard is served through HTTPS
+
+    @model_validator(mode="after")
+    def _dashboard_needs_server(self) -> WebConfig:
+        if self.dashboard and not self.enabled:
+            raise ValueError("dashboard: true needs enabled: true (the dashboard is served "
+                             "by the bot's web app)")
+        return self
+
+
+class EnrolmentConfig(_Section):
+    """Enrolment figures behind the metrics, the dashboard overview and the daily snapshots."""
+
+    refresh: Duration = timedelta(minutes=15)
+    compounds_per_tick: int = Field(default=50, ge=1, le=10_000)
 
 
 class LoggingConfig(_Section):
@@ -322,6 +340,7 @@ class Config(_Section):
     broadcasts: BroadcastsConfig = BroadcastsConfig()
     moderation: ModerationConfig = ModerationConfig()
     questions: QuestionsConfig = QuestionsConfig()
+    enrolment: EnrolmentConfig = EnrolmentConfig()
 
 
 def check_timezone(name: str) -> str:

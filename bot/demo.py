@@ -26,6 +26,21 @@ PEOPLE = {
     "resident2": "resident2-demo-pass",
 }
 
+# A small, fictional household registry of 梅园小区: 8 households in 2 buildings.
+SAMPLE_REGISTRY = """楼栋,单元,房号,姓名,电话,身份,备注
+1,1,101,李明,13800000101,业主,
+1,1,101,李小红,,家属,
+1,1,102,张伟,13800000102,业主,
+1,2,201,王芳,13800000201,租户,
+1,2,202,赵磊,13800000202,业主,
+2,1,101,陈静,13800000301,业主,
+2,1,102,刘洋,13800000302,业主,
+2,2,201,杨帆,13800000401,租户,
+2,2,202,黄丽,13800000402,业主,
+"""
+DEMO_HOUSEHOLD = ("1-1-101", "李明")  # the household resident1 verifies as
+DEMO_CODE_FILE = "demo-household.json"
+
 
 def _accounts(hs: LocalSynapse, store: Path) -> dict[str, Account]:
     """Register the demo's accounts once; later runs log in with the stored passwords."""
@@ -70,7 +85,9 @@ def _write_config(data: Path, hs: LocalSynapse, bot: Account, web_port: int) -> 
     return path
 
 
-async def _provision(config: Config, accounts: dict[str, Account]) -> list[str]:
+async def _provision(
+    config: Config, accounts: dict[str, Account], data: Path | None = None
+) -> list[str]:
     """Station, officer, compound (and what later features add); skipped if already there."""
     from bot.cli import CliContext, build_parser
 
@@ -103,7 +120,90 @@ async def _provision(config: Config, accounts: dict[str, Account]) -> list[str]:
         await linli("compound", "set", "meiyuan", "--setting", "emergency_numbers=[{label: 报警, number: '110'}, "
                     "{label: 火警, number: '119'}, {label: 急救, number: '120'}, "
                     "{label: 物业, number: '021-5555-0199'}]")
+    if data is not None:
+        await _provision_registry(config, data, linli)
+    await _provision_bulletins(config, linli)
     return notes
+
+
+ANTI_FRAUD_TITLE = "防诈骗提示"
+ANTI_FRAUD_TIPS = (
+    "**公检法机关**不会通过电话办案，也不会要求您把钱转到所谓的“安全账户”。",
+    "要求先垫付资金的“刷单返利”“高额回报投资”都是诈骗，请勿相信。",
+    "不要点击陌生短信里的链接，**验证码**不告诉任何人。",
+    "自称“客服”要求退款、注销“校园贷”的电话，请先挂断，再拨官方电话核实。"
+    "遇到诈骗请拨打 110 或反诈专线 96110，也可联系{officer}。",
+)
+DEMO_NOTICE = "!notice meiyuan @room 今晚 20:00–22:00 小区停水检修，请提前储水。"
+
+
+async def _provision_bulletins(config: Config, linli: Any) -> None:
+    """The weekly anti-fraud series for the station's compounds (Monday 09:00, one tip a
+    week in turn); created once, found by its title on later runs."""
+    from storage.db import Database
+    from storage.repos.broadcasts import BroadcastRepository
+
+    db = Database(config.database.url)
+    try:
+        titles = {b.text.title for b in await BroadcastRepository(db).list_bulletins(None)}
+    finally:
+        await db.close()
+    if ANTI_FRAUD_TITLE in titles:
+        return
+    tips = " || ".join(ANTI_FRAUD_TIPS)
+    await linli("bulletins", "add",
+                f'station:xinhua cron "0 9 * * 1" series | {ANTI_FRAUD_TITLE} | {tips}')
+
+
+async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
+    """Import the sample registry and print its contact cards once. The demo household's code
+    is kept in a private file so every run can show it (codes exist only as hashes in the
+    database); a real deployment hands the printed card over at the door instead."""
+    from bot.cli_verification import policy_from_config
+    from bot.features.enrolment import protector_from_security
+    from bot.messages import all_catalogs
+    from common.clock import SystemClock
+    from common.i18n import Translator
+    from storage.db import Database
+    from storage.repos.community import CommunityRepository
+    from storage.repos.verification import VerificationRepository
+    from verification.cards import CardOfficer, render_cards
+    from verification.codes import format_code
+    from verification.registry import RegistryService
+
+    clock = SystemClock()
+    db = Database(config.database.url)
+    try:
+        compound = await CommunityRepository(db, clock).compound("meiyuan")
+        repo = VerificationRepository(db, clock, protector_from_security(config.security))
+        if not await repo.households(compound.id):
+            csv_file = data / "registry.csv"
+            _write_private(csv_file, SAMPLE_REGISTRY)
+            await linli("households", "import", str(csv_file), "--compound", "meiyuan")
+        code_file = data / DEMO_CODE_FILE
+        if await asyncio.to_thread(code_file.exists):
+            return
+        registry = RegistryService(repo, clock, policy_from_config(config.verification))
+        issues = await registry.issue_codes(compound, "demo")
+        translator = Translator(all_catalogs())
+        cards = render_cards(compound, issues, translator, CardOfficer("王警官", "021-5555-0110"))
+        _write_private(data / "cards.html", cards)
+        ref, name = DEMO_HOUSEHOLD
+        issue = next(i for i in issues if i.household.ref == ref)
+        _write_private(code_file, json.dumps({
+            "flat": issue.household.label(compound.locale), "ref": ref,
+            "code": format_code(issue.code), "name": name,
+        }, ensure_ascii=False, indent=2))
+    finally:
+        await db.close()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Demo files with (fictional) personal data or codes: readable by the owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
 
 
 async def run_demo(args: argparse.Namespace) -> int:
@@ -130,7 +230,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         accounts = _accounts(hs, data / "accounts.json")
         hs.exempt_from_rate_limits(accounts["admin"].access_token, accounts["linli"].user_id)
         config = load_config(_write_config(data, hs, accounts["linli"], args.web_port), environ={})
-        notes = await _provision(config, accounts)
+        notes = await _provision(config, accounts, data)
         for line in notes:
             print("  " + line)
         app = await build_app(config)
@@ -168,11 +268,33 @@ def _instructions(hs: LocalSynapse, accounts: dict[str, Account], data: Path, ap
         "",
         "Things to try:",
         f"  * as {accounts['resident1'].user_id}: join {room}; you can read but not post",
-        "    until verified.",
-        "  * as the officer: accept the invitations, send !help and !status in the rooms.",
+        "    until verified. The bot writes to you in a direct message: accept it and reply",
+        *_demo_household_lines(data),
+        "    You can then post, and the room welcomes you with a masked name.",
+        "  * as the officer: accept the invitations, send !help and !status in the rooms;",
+        "    in the officers' room try !pending, and !verify @user 1-1-102 张伟 (the command",
+        "    message is removed at once: it holds a full name).",
+        "  * as the officer, in the officers' room: !bulletin list, !bulletin preview 1",
+        "    (the weekly anti-fraud series), and an urgent notice to 梅园小区:",
+        f"        {DEMO_NOTICE}",
+        "    the room gets it at once; the officers' room a delivery report.",
+        f"  * contact cards of all 8 sample households: {data / 'cards.html'}",
         "",
         f"The bot's config is {data / 'config.yaml'}; its database {data / 'linli.db'}.",
         "Stop with Ctrl-C; run `make demo` again to continue where you left off.",
         "=" * 72,
     ]
     return "\n".join(lines)
+
+
+def _demo_household_lines(data: Path) -> list[str]:
+    """The card of the demo household, as resident1 would read it at the door."""
+    try:
+        card = json.loads((data / DEMO_CODE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ["    with the code and name from a card in cards.html."]
+    return [
+        f"    with the card of flat {card['flat']} ({card['ref']}), registered name "
+        f"{card['name']}:",
+        f"        {card['code']} {card['name']}",
+    ]

@@ -113,6 +113,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The community officer has extended your time to verify in “{compound}” "
               "until {deadline}.",
     },
+    "verification.dm.nothing_to_verify": {
+        "zh-CN": "您目前没有待验证的小区群。加入小区群后，我会在这里告诉您如何完成实名验证。",
+        "en": "There is nothing for you to verify right now. When you join a compound's room "
+              "I will tell you here how to verify.",
+    },
     # in the compound room --------------------------------------------------------------------
     "verification.room.welcome": {
         "zh-CN": "欢迎新邻居 {place} {name}（{user}）加入！",
@@ -188,9 +193,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "· {user}：期限 {deadline}，已锁定至 {until}",
         "en": "· {user}: deadline {deadline}, locked until {until}",
     },
+    "verification.officers.pending_more": {
+        "zh-CN": "……另有 {count} 人未列出。",
+        "en": "… and {count} more not listed.",
+    },
     "verification.officers.pending_none": {
         "zh-CN": "{compound} 目前没有待验证的成员。",
         "en": "{compound}: nobody is waiting for verification.",
+    },
+    "verification.officers.verified_here": {
+        "zh-CN": "已人工验证 {user}：{place} {name}。",
+        "en": "{user} verified by hand: {name} of {place}.",
+    },
+    # officers' commands ------------------------------------------------------------------------
+    "verification.help.verify": {
+        "zh-CN": "上门核实后人工验证：!verify @用户 房号 姓名（在派出所群里房号前可加小区代号，"
+                 "如 meiyuan:3-2-301）；命令消息随即撤回",
+        "en": "verify by hand after a door visit: !verify @user FLAT NAME (in the officers' "
+              "room the flat may name the compound, like meiyuan:3-2-301); the command "
+              "message is removed at once",
+    },
+    "verification.help.revoke": {
+        "zh-CN": "撤销一名成员的实名验证（重新进入待验证期）",
+        "en": "revoke a member's verification (they wait to verify again)",
+    },
+    "verification.help.extend": {
+        "zh-CN": "延长待验证成员的期限，如 !extend @用户 48h",
+        "en": "give a waiting member more time, like !extend @user 48h",
+    },
+    "verification.help.pending": {
+        "zh-CN": "列出待验证的成员及其期限（派出所群里可加小区代号）",
+        "en": "list the members waiting to verify and their deadlines (in the officers' room, "
+              "optionally for one compound slug)",
     },
     # errors (officers and admins) --------------------------------------------------------------
     "error.invalid_phone": {
@@ -240,6 +274,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error.not_verified": {
         "zh-CN": "{user} 在本小区没有实名验证。",
         "en": "{user} is not verified in this compound.",
+    },
+    "error.which_compound": {
+        "zh-CN": "请指明小区，例如 {example}（本所小区：{slugs}）。",
+        "en": "Say which compound, like {example} (this station's compounds: {slugs}).",
+    },
+    "error.not_station_compound": {
+        "zh-CN": "“{slug}”不是本派出所的小区（本所小区：{slugs}）。",
+        "en": "“{slug}” is not a compound of this station (its compounds: {slugs}).",
     },
     "error.not_waiting": {
         "zh-CN": "{user} 不在待验证名单中。",

@@ -13,7 +13,7 @@ for them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -175,6 +175,37 @@ class VerificationService:
     async def is_verified(self, compound: Compound, user_id: UserID) -> bool:
         member = await self.repo.member(compound.id, user_id)
         return member is not None and member.state is MemberState.VERIFIED
+
+    async def reply_target(
+        self, user_id: UserID, text: str, compounds: Mapping[CompoundId, Compound]
+    ) -> Compound | None:
+        """Which compound a direct message from ``user_id`` is meant for: among the compounds
+        given (those this process runs) where the account is waiting, the one the message's
+        code belongs to, else the most recently joined. None: it waits nowhere."""
+        waiting = [m for m in await self.repo.waiting_memberships(user_id)
+                   if m.compound_id in compounds]
+        if not waiting:
+            return None
+        if len(waiting) > 1:
+            code, _ = split_reply(text)
+            if code is not None:
+                for m in waiting:
+                    if await self.repo.household_for_code(m.compound_id, code) is not None:
+                        return compounds[m.compound_id]
+        return compounds[waiting[0].compound_id]
+
+    async def linked_compound(self, user_id: UserID) -> CompoundId | None:
+        """The compound of the registered person this account is linked to, if any."""
+        link = await self.repo.link_of_user(user_id)
+        return link.compound_id if link else None
+
+    async def flat_label(self, compound: Compound, user_id: UserID) -> str | None:
+        """A verified member's flat ("3栋2单元301室"), never a name; None if not verified."""
+        household = await self.repo.household_of_member(compound.id, user_id)
+        return household.label(compound.locale) if household else None
+
+    async def member_counts(self, compounds: Sequence[Compound]) -> dict[MemberState, int]:
+        return await self.repo.member_counts([c.id for c in compounds])
 
     # the DM ----------------------------------------------------------------------------------
     async def attempt(self, compound: Compound, user_id: UserID, text: str) -> AttemptResult:

@@ -739,6 +739,42 @@ class VerificationRepository:
                     marked.append(UserID(uid))
         return marked
 
+    async def waiting_memberships(self, user_id: str) -> list[Member]:
+        """The account's waiting (pending or locked) member rows in any compound, the most
+        recently joined first: where a direct message from it may be meant."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(MemberRow).where(
+                MemberRow.user_id == user_id, MemberRow.state.in_(_WAITING),
+            ).order_by(MemberRow.joined_at.desc(), MemberRow.id.desc()))).all()
+        return [_member(r) for r in rows]
+
+    async def household_of_member(
+        self, compound_id: CompoundId, user_id: str
+    ) -> Household | None:
+        """The household of a verified member of the compound, in one query."""
+        async with self.db.session() as s:
+            row = await s.scalar(
+                select(HouseholdRow).join(MemberRow, MemberRow.household_id == HouseholdRow.id)
+                .where(MemberRow.compound_id == compound_id, MemberRow.user_id == user_id,
+                       MemberRow.state == MemberState.VERIFIED.value)
+            )
+        return _household(row) if row else None
+
+    async def member_counts(self, compound_ids: Sequence[CompoundId]) -> dict[MemberState, int]:
+        """Members by state over the given compounds, in one query (every state present)."""
+        counts = {state: 0 for state in MemberState}
+        if not compound_ids:
+            return counts
+        async with self.db.session() as s:
+            rows = (await s.execute(
+                select(MemberRow.state, func.count()).where(
+                    MemberRow.compound_id.in_(compound_ids)
+                ).group_by(MemberRow.state)
+            )).all()
+        for state, n in rows:
+            counts[MemberState(state)] = int(n)
+        return counts
+
     async def waiting_members(self, compound_id: CompoundId) -> list[PendingMember]:
         async with self.db.session() as s:
             rows = (await s.scalars(select(MemberRow).where(

@@ -120,6 +120,7 @@ async def test_adopted_room_keeps_members_speaking(
         out = await cli(config, "compound", "adopt", "laoyuan", "--name", "老院",
                         "--station", "xinhua", "--room", room)
         assert "with 2 existing members" in out[0]
+        await app.bot.directory.reload()  # as the periodic refresh would, without waiting
         pl = await app.gateway.state_event(room, "m.room.power_levels")
         assert pl["events_default"] == 1
         assert pl["users"][old_member.user_id] == 1  # not muted on day one
