@@ -77,7 +77,7 @@ def _write_config(data: Path, hs: LocalSynapse, bot: Account, web_port: int) -> 
         "database": {"url": f"sqlite:///{data / 'linli.db'}"},
         "security": {"data_key_file": str(key_file)},
         "bot": {"admins": [f"@admin:{hs.server_name}"], "tick_interval": "10s"},
-        "web": {"enabled": True, "host": "127.0.0.1", "port": web_port},
+        "web": {"enabled": True, "dashboard": True, "host": "127.0.0.1", "port": web_port},
         "logging": {"level": "INFO"},
     }
     path = data / "config.yaml"
@@ -233,13 +233,14 @@ async def run_demo(args: argparse.Namespace) -> int:
         notes = await _provision(config, accounts, data)
         for line in notes:
             print("  " + line)
+        tokens = await _dashboard_tokens(config, data)
         app = await build_app(config)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, app.bot.stop_event.set)
         try:
             await app.start()
-            print(_instructions(hs, accounts, data, app))
+            print(_instructions(hs, accounts, data, app, tokens, args.web_port))
             await app.bot.wait()
         finally:
             await app.close()
@@ -249,7 +250,36 @@ async def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _instructions(hs: LocalSynapse, accounts: dict[str, Account], data: Path, app: Any) -> str:
+async def _dashboard_tokens(config: Config, data: Path) -> dict[str, str]:
+    """An admin and an officer token for the dashboard, created once and kept in the demo
+    folder (readable by the owner only); the database keeps only their hashes."""
+    store = data / "dashboard-tokens.json"
+    if store.exists():
+        return dict(json.loads(store.read_text(encoding="utf-8")))
+    from common.clock import SystemClock
+    from moderation.tokens import PrincipalKind, TokenService
+    from storage.db import Database
+    from storage.repos.community import CommunityRepository
+    from storage.repos.moderation import WebTokenRepository
+
+    db = Database(config.database.url)
+    try:
+        clock = SystemClock()
+        station = await CommunityRepository(db, clock).station("xinhua")
+        service = TokenService(WebTokenRepository(db, clock), clock)
+        admin = await service.create(PrincipalKind.ADMIN, None, "demo admin")
+        officer = await service.create(PrincipalKind.OFFICER, station.id, "demo officer")
+    finally:
+        await db.close()
+    tokens = {"admin": admin.secret, "officer": officer.secret}
+    _write_private(store, json.dumps(tokens, indent=2))
+    return tokens
+
+
+def _instructions(
+    hs: LocalSynapse, accounts: dict[str, Account], data: Path, app: Any,
+    tokens: dict[str, str], web_port: int,
+) -> str:
     directory = app.bot.directory.current
     compound = directory.compound_by_slug("meiyuan")
     room = (compound.room_alias or compound.room_id) if compound else "?"
@@ -279,6 +309,10 @@ def _instructions(hs: LocalSynapse, accounts: dict[str, Account], data: Path, ap
         f"        {DEMO_NOTICE}",
         "    the room gets it at once; the officers' room a delivery report.",
         f"  * contact cards of all 8 sample households: {data / 'cards.html'}",
+        "",
+        f"Dashboard: http://127.0.0.1:{app.web.port if app.web else web_port}/dashboard/",
+        f"  admin token:   {tokens['admin']}",
+        f"  officer token: {tokens['officer']} (station 新华路派出所; shows the visit sheet)",
         "",
         f"The bot's config is {data / 'config.yaml'}; its database {data / 'linli.db'}.",
         "Stop with Ctrl-C; run `make demo` again to continue where you left off.",
