@@ -451,6 +451,10 @@ class Bot:
             if inviter is None:
                 continue
             directory = self.directory.current
+            if not (directory.may_invite_bot(inviter) or room_id in directory.managed_room_ids()):
+                # The inviter may have been made staff since the last refresh: invitations are
+                # rare, so look again before refusing.
+                directory = await self.directory.reload()
             if directory.may_invite_bot(inviter) or room_id in directory.managed_room_ids():
                 try:
                     await self.gateway.join(room_id)

@@ -54,7 +54,8 @@ async def test_once_bulletin_posts_each_room_once_with_placeholders(
     reports = await service.tick()
 
     assert world.homeserver.rooms_posted() == {room: 1 for room in world.rooms}
-    room, message = world.homeserver.posts[0]
+    # Rooms are sent to concurrently, so look the first compound's post up by its room.
+    message = next(m for r, m in world.homeserver.posts if r == world.rooms[0])
     assert message.body == "防诈骗\n\n小区00的居民：王警官提醒您 **注意**（2026-03-02）"
     assert "<strong>注意</strong>" in message.formatted_body
     assert "<p><strong>防诈骗</strong></p>" in message.formatted_body
