@@ -123,7 +123,6 @@ class ModerationFeature:
         # Lifts the homeserver could not take yet (unreachable, rate limited): tried again
         # on the next tick. Kept in memory only; see tick().
         self._retry: list[list[Effect]] = []
-        self._locks: dict[str, asyncio.Lock] = {}
 
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -411,7 +410,7 @@ class ModerationFeature:
         return None
 
     def _lock(self, room_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(room_id, asyncio.Lock())
+        return self.gateway.power_levels_lock(room_id)
 
 
 def _short(exc: Exception) -> str:

@@ -127,7 +127,6 @@ class VerificationFeature:
         # Room actions the homeserver could not take yet, with the tries so far: tried again
         # on the next ticks (in memory only; a restart forgets them, a rejoin re-admits).
         self._retry: list[tuple[Effect, int]] = []
-        self._locks: dict[str, asyncio.Lock] = {}
 
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -501,5 +500,5 @@ class VerificationFeature:
                         _describe(exc))
 
     def _lock(self, room_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(room_id, asyncio.Lock())
+        return self.gateway.power_levels_lock(room_id)
 

@@ -4,6 +4,7 @@ exceptions and nio's retries bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
@@ -113,6 +114,12 @@ class MatrixGateway:
             config.homeserver, config.user_id, config=client_config, store_path=store_path or ""
         )
         self._room_info: dict[str, RoomInfo] = {}
+        self._power_locks: dict[str, asyncio.Lock] = {}
+
+    def power_levels_lock(self, room_id: str) -> asyncio.Lock:
+        """One lock per room for every read-modify-write of ``m.room.power_levels`` in this
+        process, so verification and moderation never overwrite each other's change."""
+        return self._power_locks.setdefault(room_id, asyncio.Lock())
 
     @property
     def user_id(self) -> UserID:
@@ -264,6 +271,10 @@ class MatrixGateway:
         Creators of version 12+ rooms must not appear in ``users`` and are left out.
         Returns the previous users map so a caller can restore what it changed.
         """
+        async with self.power_levels_lock(room_id):
+            return await self._set_power_levels(room_id, changes)
+
+    async def _set_power_levels(self, room_id: str, changes: dict[str, int | None]) -> dict[str, Any]:
         info = await self.room_info(room_id)
         pl = await self.state_event(room_id, "m.room.power_levels")
         users = dict(pl.get("users", {}))

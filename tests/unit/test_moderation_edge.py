@@ -4,6 +4,8 @@ order, conditional power-level writes, failures, and timed lifts retried on the 
 
 from __future__ import annotations
 
+import asyncio
+
 import copy
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +45,10 @@ class FakeGateway:
         self.pl: dict[str, Any] = {"users": {RES: 0, "@wang:hs": 50}, "events_default": 1}
         self.calls: list[tuple[Any, ...]] = []
         self.failures: dict[str, list[Exception]] = {}
+        self._lock = asyncio.Lock()
+
+    def power_levels_lock(self, room_id: str) -> asyncio.Lock:
+        return self._lock
 
     def _call(self, name: str, *args: Any) -> None:
         queued = self.failures.get(name)
