@@ -51,11 +51,14 @@ def main() -> None:
         assert compound is not None
         directory.is_staff_in_compound(f"@resident{i}:hs", compound)
 
-    print(f"directory: room -> compound -> is staff: {per_op(lookup, 100_000) * 1e6:.2f} µs/message")
+    print(
+        f"directory: room -> compound -> is staff: {per_op(lookup, 100_000) * 1e6:.2f} µs/message"
+    )
 
     settings = QuestionSettings()
     samples = ["请问身份证在哪里办？", "早上好", "楼下噪音太大了怎么办", "thanks!",
-               "Is there a fire drill this week?", "哈哈哈哈", "有没有人知道物业电话", "我家狗走丢了"]
+               "Is there a fire drill this week?", "哈哈哈哈", "有没有人知道物业电话",
+               "我家狗走丢了"]
     rng = random.Random(1)
     texts = [rng.choice(samples) for _ in range(10_000)]
 

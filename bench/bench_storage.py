@@ -34,7 +34,8 @@ async def main() -> None:
     stations = {s.slug: s for s in await repo.list_stations()}
     started = time.perf_counter()
     for i in range(2000):
-        await repo.create_compound(slug=f"c{i}", name=f"小区{i}", station_id=stations[f"s{i % 40}"].id,
+        await repo.create_compound(slug=f"c{i}", name=f"小区{i}",
+                                   station_id=stations[f"s{i % 40}"].id,
                                    room_id=f"!room{i}:hs")
     print(f"compounds: 2000 created in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()

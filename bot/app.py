@@ -9,47 +9,46 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from bot.cli_verification import policy_from_config
 from bot.commands.router import Router
 from bot.config import Config
-from bot.features.core import CoreFeature
 from bot.features.broadcasts import (
     BroadcastsFeature,
     MatrixTransport,
     process_owner,
     settings_from_config,
 )
+from bot.features.core import CoreFeature
 from bot.features.enrolment import EnrolmentFeature, EnrolmentTracker, protector_from_security
+from bot.features.moderation import ModerationFeature
 from bot.features.questions import QuestionsFeature
 from bot.features.verification import VerificationFeature
-from bot.features.moderation import ModerationFeature
 from bot.matrix.gateway import MatrixGateway
 from bot.messages import all_catalogs
 from bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from common.clock import Clock, SystemClock
-from common.i18n import Translator
+from bot.scheduling import ApschedulerFireTimes
 from bot.web.app import WebServer, build_web_app
 from bot.web.dashboard import Dashboard
 from bot.web.metrics import MetricSource, Sample
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.botstate import DirectRoomRepository
-from storage.repos.community import CommunityRepository
-from bot.scheduling import ApschedulerFireTimes
 from broadcasts.delivery import DeliveryService
 from broadcasts.service import BulletinCommands
-from storage.repos.broadcasts import BroadcastRepository
-from bot.cli_verification import policy_from_config
-from moderation.snapshots import SnapshotService
-from moderation.tokens import TokenService
-from storage.repos.moderation import SnapshotRepository, WebTokenRepository
-from storage.repos.verification import VerificationRepository
-from verification.service import VerificationService
-from storage.repos.questions import QuestionRepository
-from questions.service import QuestionService
+from common.clock import Clock, SystemClock
+from common.i18n import Translator
 from moderation.flood import FloodControl
 from moderation.model import ModerationSettings
 from moderation.service import ModerationService
-from storage.repos.moderation import ModerationRepository
+from moderation.snapshots import SnapshotService
+from moderation.tokens import TokenService
+from questions.service import QuestionService
+from storage.db import Database
+from storage.repos.audit import AuditRepository
+from storage.repos.botstate import DirectRoomRepository
+from storage.repos.broadcasts import BroadcastRepository
+from storage.repos.community import CommunityRepository
+from storage.repos.moderation import ModerationRepository, SnapshotRepository, WebTokenRepository
+from storage.repos.questions import QuestionRepository
+from storage.repos.verification import VerificationRepository
+from verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +194,10 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     ))
     web_server = None
     if config.web.enabled:
-        max_lag = config.matrix.sync_timeout.total_seconds() + config.matrix.request_timeout.total_seconds()
+        max_lag = (
+            config.matrix.sync_timeout.total_seconds()
+            + config.matrix.request_timeout.total_seconds()
+        )
         web_app = build_web_app(
             health=health_check(bot, db, max_lag),
             metric_sources=[core_metrics(bot), *bot.metric_sources],
@@ -229,7 +231,9 @@ async def run(config: Config) -> int:
             log.error("cannot start: %s", exc)
             return 1
         if not app.bot.stop_event.is_set():
-            log.info("running; %d rooms managed", len(app.bot.directory.current.managed_room_ids()))
+            log.info(
+                "running; %d rooms managed", len(app.bot.directory.current.managed_room_ids())
+            )
             await app.bot.wait()
         log.info("shutting down")
     finally:

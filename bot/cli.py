@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 def add_command(
     sub: Any, name: str, handler: Handler, help_text: str, **kwargs: Any
 ) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=help_text, **kwargs
+    )
     parser.set_defaults(func=handler)
     return parser
 

@@ -48,11 +48,14 @@ async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
 def register(sub: Any) -> None:
     add_command(sub, "run", cmd_run, "run the bot until SIGTERM or SIGINT")
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", metavar="ACTION")
+    db = sub.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", metavar="ACTION"
+    )
     add_command(db, "upgrade", cmd_db_upgrade, "apply all database migrations")
 
     station = sub.add_parser("station", help="police stations").add_subparsers(metavar="ACTION")
-    p = add_command(station, "create", cmd_station_create, "create a station and its officers' room")
+    p = add_command(station, "create", cmd_station_create,
+                    "create a station and its officers' room")
     p.add_argument("slug")
     p.add_argument("--name", required=True)
     p.add_argument("--locale", default="zh-CN")
@@ -60,7 +63,9 @@ def register(sub: Any) -> None:
     p.add_argument("--supervisors-room", help="room for escalations")
     add_command(station, "list", cmd_station_list, "list stations")
 
-    compound = sub.add_parser("compound", help="compounds and their rooms").add_subparsers(metavar="ACTION")
+    compound = sub.add_parser("compound", help="compounds and their rooms").add_subparsers(
+        metavar="ACTION"
+    )
     p = add_command(compound, "create", cmd_compound_create,
                     "create a compound and its room through the bot")
     _compound_args(p)
@@ -106,7 +111,8 @@ def _compound_args(p: argparse.ArgumentParser) -> None:
 
 def _staff_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("user_id")
-    p.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.RESIDENT])
+    p.add_argument("--role", required=True,
+                   choices=[r.value for r in Role if r is not Role.RESIDENT])
     p.add_argument("--station", help="slug: the role holds for the station's compounds")
     p.add_argument("--compound", help="slug: the role holds for one compound")
 
@@ -139,7 +145,9 @@ async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
             )
     station = await repo.create_station(slug, args.name, locale, officers_room)
     if args.supervisors_room:
-        station = await repo.update_station(slug, supervisors_room_id=parse_room_id(args.supervisors_room))
+        station = await repo.update_station(
+            slug, supervisors_room_id=parse_room_id(args.supervisors_room)
+        )
     ctx.out(f"station {station.slug} created; officers' room {station.officers_room_id}")
     return 0
 
@@ -220,14 +228,18 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
         AuditRepository(db, ctx.clock), ctx.clock, policy_from_config(ctx.config.verification),
     )
     async with bot_gateway(ctx) as gateway:
-        room_id, members = await adopt_room(gateway, args.room, mode, _station_staff(directory, station.id))
+        room_id, members = await adopt_room(
+            gateway, args.room, mode, _station_staff(directory, station.id)
+        )
         bot_user = gateway.user_id
     compound = await repo.create_compound(
         slug=slug, name=args.name, station_id=station.id, room_id=room_id,
         room_alias=args.room if args.room.startswith("#") else None,
         timezone=tz, locale=locale, admission_mode=mode, settings={"adopted": True},
     )
-    ctx.out(f"compound {compound.slug} adopted room {room_id} with {len(members)} existing members")
+    ctx.out(
+        f"compound {compound.slug} adopted room {room_id} with {len(members)} existing members"
+    )
     # Existing members (not staff) wait to verify with the longer grace, not muted now; the
     # running bot asks them by direct message at the configured rate.
     directory = await repo.load_directory(ctx.config.bot.admins)
@@ -326,7 +338,9 @@ async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     station_id = (await repo.station(args.station)).id if args.station else None
     compound_id = (await repo.compound(args.compound)).id if args.compound else None
-    removed = await repo.remove_grant(parse_user_id(args.user_id), Role(args.role), station_id, compound_id)
+    removed = await repo.remove_grant(
+        parse_user_id(args.user_id), Role(args.role), station_id, compound_id
+    )
     if not removed:
         raise CliError("no such role to remove")
     ctx.out("removed")

@@ -42,7 +42,9 @@ def _duration(value: Any) -> timedelta:
     try:
         return parse_duration(str(value))
     except DomainError:
-        raise ValueError(f"{value!r} is not a duration; write it like 90s, 30m, 72h or 7d") from None
+        raise ValueError(
+            f"{value!r} is not a duration; write it like 90s, 30m, 72h or 7d"
+        ) from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
@@ -416,7 +418,9 @@ def load_config(
         try:
             loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config file {p} not found (give --config PATH or LINLI_CONFIG)") from None
+            raise ConfigError(
+                f"config file {p} not found (give --config PATH or LINLI_CONFIG)"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""

@@ -117,7 +117,8 @@ async def _provision(
                     "--station", "xinhua", "--name", "王警官", "--phone", "021-5555-0110")
     if directory.compound_by_slug("meiyuan") is None:
         await linli("compound", "create", "meiyuan", "--name", "梅园小区", "--station", "xinhua")
-        await linli("compound", "set", "meiyuan", "--setting", "emergency_numbers=[{label: 报警, number: '110'}, "
+        await linli("compound", "set", "meiyuan", "--setting",
+                    "emergency_numbers=[{label: 报警, number: '110'}, "
                     "{label: 火警, number: '119'}, {label: 急救, number: '120'}, "
                     "{label: 物业, number: '021-5555-0199'}]")
     if data is not None:
@@ -211,7 +212,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     from bot.logs import configure_logging
 
     configure_logging("INFO")
-    data = Path(args.data).resolve()
+    data = Path(args.data).resolve()  # noqa: ASYNC240 - one-off CLI start-up, nothing else runs yet
     data.mkdir(parents=True, exist_ok=True)
     port = args.port
     if not port_is_free(port):
@@ -240,7 +241,10 @@ async def run_demo(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, app.bot.stop_event.set)
         try:
             await app.start()
-            print(_instructions(hs, accounts, data, app, tokens, args.web_port))
+            from bot.demo_conversation import stage
+
+            staged = await stage(hs, accounts, data, app)
+            print(_instructions(hs, accounts, data, app, tokens, args.web_port, staged))
             await app.bot.wait()
         finally:
             await app.close()
@@ -278,7 +282,7 @@ async def _dashboard_tokens(config: Config, data: Path) -> dict[str, str]:
 
 def _instructions(
     hs: LocalSynapse, accounts: dict[str, Account], data: Path, app: Any,
-    tokens: dict[str, str], web_port: int,
+    tokens: dict[str, str], web_port: int, staged: list[str] | None = None,
 ) -> str:
     directory = app.bot.directory.current
     compound = directory.compound_by_slug("meiyuan")
@@ -308,6 +312,7 @@ def _instructions(
         "    (the weekly anti-fraud series), and an urgent notice to 梅园小区:",
         f"        {DEMO_NOTICE}",
         "    the room gets it at once; the officers' room a delivery report.",
+        *(staged or []),
         f"  * contact cards of all 8 sample households: {data / 'cards.html'}",
         "",
         f"Dashboard: http://127.0.0.1:{app.web.port if app.web else web_port}/dashboard/",

@@ -94,7 +94,9 @@ class LocalSynapse:
             yaml.safe_dump(
                 {
                     "version": 1,
-                    "formatters": {"p": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+                    "formatters": {
+                        "p": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+                    },
                     "handlers": {
                         "file": {
                             "class": "logging.FileHandler",
@@ -137,7 +139,9 @@ class LocalSynapse:
                     "resources": [{"names": ["client"], "compress": False}],
                 }
             ],
-            "database": {"name": "sqlite3", "args": {"database": str(self.data_dir / "homeserver.db")}},
+            "database": {
+                "name": "sqlite3", "args": {"database": str(self.data_dir / "homeserver.db")}
+            },
             "log_config": str(log_config),
             "media_store_path": str(self.data_dir / "media"),
             "signing_key_path": str(key_path),
@@ -224,7 +228,9 @@ class LocalSynapse:
             detail = exc.read().decode(errors="replace")[:500]
             raise HomeserverError(f"{method} {path} -> {exc.code}: {detail}") from None
 
-    def register(self, localpart: str, password: str | None = None, admin: bool = False) -> Account:
+    def register(
+        self, localpart: str, password: str | None = None, admin: bool = False
+    ) -> Account:
         """Create an account with the shared secret; returns its first access token."""
         password = password or secrets.token_urlsafe(12)
         nonce = self.request("GET", "/_synapse/admin/v1/register")["nonce"]

@@ -6,7 +6,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "There is no command {name}. Send {help} to see the commands you can use.",
     },
     "cmd.refused": {
-        "zh-CN": "抱歉，{name} 只有社区民警或管理员可以使用。如有需要，请直接在群里提问，工作人员会尽快答复。",
+        "zh-CN": "抱歉，{name} 只有社区民警或管理员可以使用。"
+                 "如有需要，请直接在群里提问，工作人员会尽快答复。",
         "en": "Sorry, {name} is for community officers and admins only. If you need help, ask in "
               "the room and staff will answer soon.",
     },
@@ -52,7 +53,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "bot status: rooms managed, sync lag, version",
     },
     "status.text": {
-        "zh-CN": "邻里机器人 {version}\n管理的房间：{rooms}（已加入 {joined}）\n同步延迟：{lag}\n运行时间：{uptime}",
+        "zh-CN": "邻里机器人 {version}\n管理的房间：{rooms}（已加入 {joined}）\n"
+                 "同步延迟：{lag}\n运行时间：{uptime}",
         "en": "Linli bot {version}\nRooms managed: {rooms} ({joined} joined)\nSync lag: {lag}\n"
               "Up for: {uptime}",
     },

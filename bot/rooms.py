@@ -62,7 +62,9 @@ def compound_power_levels(
     }
 
 
-def officers_power_levels(bot_user: str, staff: list[str], bot_is_creator_with_power: bool) -> dict[str, Any]:
+def officers_power_levels(
+    bot_user: str, staff: list[str], bot_is_creator_with_power: bool
+) -> dict[str, Any]:
     users: dict[str, int] = {u: STAFF_POWER for u in staff if u != bot_user}
     if not bot_is_creator_with_power:
         users[bot_user] = BOT_POWER

@@ -10,6 +10,7 @@ while the bot was down is missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -299,7 +300,7 @@ class Bot:
             response = await self.gateway.client.sync(
                 timeout=timeout, sync_filter=self.sync_filter(initial), since=since,
             )
-        except (LocalProtocolError,) as exc:
+        except LocalProtocolError as exc:
             raise FatalSyncError(str(exc)) from exc
         if isinstance(response, SyncError):
             if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
@@ -332,10 +333,8 @@ class Bot:
                 ) * random.uniform(0.8, 1.2)
                 log.warning("homeserver unreachable (%s); retrying in %.1f s",
                             type(exc).__name__ if not str(exc) else str(exc)[:200], delay)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
-                except TimeoutError:
-                    pass
                 continue
             if failures:
                 log.info("homeserver reachable again after %d failed syncs", failures)
@@ -358,10 +357,8 @@ class Bot:
         interval = self.config.bot.tick_interval.total_seconds()
         while not self.stop_event.is_set():
             await self.run_due()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
     async def run_due(self) -> None:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,
@@ -475,7 +472,8 @@ class Bot:
             if room_id in managed:
                 compound = self.directory.current.compound_by_room(room_id)
                 log.warning(
-                    "the bot was removed from managed room %s%s; invite it back to restore service",
+                    "the bot was removed from managed room %s%s; "
+                    "invite it back to restore service",
                     room_id, f" (compound {compound.slug})" if compound else "",
                 )
 
@@ -558,10 +556,8 @@ class Bot:
         if task.done():
             return task.result()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-        except (asyncio.CancelledError, Exception):
-            pass
         return None
 
     async def stop(self, grace: float = 15.0) -> None:
@@ -570,13 +566,12 @@ class Bot:
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=grace)
             for task in pending:
-                log.warning("%s did not finish within %.0f s; cancelling it", task.get_name(), grace)
+                log.warning("%s did not finish within %.0f s; cancelling it",
+                            task.get_name(), grace)
                 task.cancel()
             for task in self._tasks:
-                try:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-                except (asyncio.CancelledError, Exception):
-                    pass
         self._tasks = []
         for feature in self.features:
             # Optional hook: background work to end, leases to hand on.

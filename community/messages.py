@@ -30,7 +30,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The bot cannot join room {room} ({reason}): invite the bot first.",
     },
     "error.adopt_needs_power": {
-        "zh-CN": "机器人在房间 {room} 的权限等级是 {level}，需要 100：请房间管理员先提升机器人的权限。",
+        "zh-CN": "机器人在房间 {room} 的权限等级是 {level}，需要 100："
+                 "请房间管理员先提升机器人的权限。",
         "en": "The bot has power level {level} in room {room} and needs 100: ask a room admin to "
               "raise it first.",
     },

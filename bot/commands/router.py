@@ -143,7 +143,10 @@ def _convert(arg: Arg, raw: str) -> Any:
 def _unwrap_pill(raw: str) -> str:
     """Accept https://matrix.to/#/@user:server as typed by some clients."""
     if raw.startswith("https://matrix.to/#/"):
-        return raw.removeprefix("https://matrix.to/#/").split("?")[0].replace("%40", "@").replace("%3A", ":")
+        return (
+            raw.removeprefix("https://matrix.to/#/").split("?")[0]
+            .replace("%40", "@").replace("%3A", ":")
+        )
     return raw
 
 
@@ -161,7 +164,11 @@ class Router:
                 self.commands[name] = cmd
 
     def is_command(self, body: str) -> bool:
-        return body.startswith(self.prefix) and len(body) > len(self.prefix) and not body[len(self.prefix)].isspace()
+        return (
+            body.startswith(self.prefix)
+            and len(body) > len(self.prefix)
+            and not body[len(self.prefix)].isspace()
+        )
 
     def allowed(self, cmd: Command, ctx: CommandContext) -> bool:
         return bool(cmd.roles & ctx.roles)

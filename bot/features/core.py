@@ -49,7 +49,9 @@ class CoreFeature:
     async def help(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         lines = [ctx.t("help.header")]
         for cmd in self.router.visible(ctx):
-            lines.append(ctx.t("help.line", usage=cmd.usage(self.router.prefix), text=ctx.t(cmd.help_key)))
+            lines.append(
+                ctx.t("help.line", usage=cmd.usage(self.router.prefix), text=ctx.t(cmd.help_key))
+            )
         await ctx.reply_text("\n".join(lines))
 
     async def status(self, ctx: CommandContext, args: dict[str, Any]) -> None:

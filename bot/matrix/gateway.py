@@ -126,7 +126,9 @@ class MatrixGateway:
         return UserID(self.client.user_id)
 
     # log-in --------------------------------------------------------------------------------
-    async def login(self, stored_device_id: str | None, stored_token: str | None) -> tuple[str, str]:
+    async def login(
+        self, stored_device_id: str | None, stored_token: str | None
+    ) -> tuple[str, str]:
         """Log in with the access token or password; reuse the stored device id.
 
         Returns (device_id, access_token) for the caller to persist.
@@ -192,7 +194,9 @@ class MatrixGateway:
         content = message_content(body, html, notice=notice, reply_to=reply_to, mentions=mentions)
         return await self.send(room_id, content, txn_id=txn_id)
 
-    async def edit_text(self, room_id: str, event_id: str, body: str, html: str | None = None) -> EventID:
+    async def edit_text(
+        self, room_id: str, event_id: str, body: str, html: str | None = None
+    ) -> EventID:
         new = message_content(body, html, notice=True)
         content = dict(new)
         content["body"] = "* " + body
@@ -230,7 +234,9 @@ class MatrixGateway:
         return [UserID(m.user_id) for m in resp.members]
 
     # state ------------------------------------------------------------------------------------
-    async def state_event(self, room_id: str, event_type: str, state_key: str = "") -> dict[str, Any]:
+    async def state_event(
+        self, room_id: str, event_type: str, state_key: str = ""
+    ) -> dict[str, Any]:
         resp = _check(
             f"read {event_type}",
             await self.client.room_get_state_event(room_id, event_type, state_key),
@@ -265,7 +271,9 @@ class MatrixGateway:
         pl = await self.state_event(room_id, "m.room.power_levels")
         return float(pl.get("users", {}).get(user_id, pl.get("users_default", 0)))
 
-    async def set_power_levels(self, room_id: str, changes: dict[str, int | None]) -> dict[str, Any]:
+    async def set_power_levels(
+        self, room_id: str, changes: dict[str, int | None]
+    ) -> dict[str, Any]:
         """Set (or with None, remove) users' levels in one power-levels event.
 
         Creators of version 12+ rooms must not appear in ``users`` and are left out.
@@ -274,7 +282,9 @@ class MatrixGateway:
         async with self.power_levels_lock(room_id):
             return await self._set_power_levels(room_id, changes)
 
-    async def _set_power_levels(self, room_id: str, changes: dict[str, int | None]) -> dict[str, Any]:
+    async def _set_power_levels(
+        self, room_id: str, changes: dict[str, int | None]
+    ) -> dict[str, Any]:
         info = await self.room_info(room_id)
         pl = await self.state_event(room_id, "m.room.power_levels")
         users = dict(pl.get("users", {}))
@@ -300,7 +310,8 @@ class MatrixGateway:
         initial_state: list[dict[str, Any]] = [
             {"type": "m.room.history_visibility", "state_key": "",
              "content": {"history_visibility": "shared"}},
-            {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
+            {"type": "m.room.guest_access", "state_key": "",
+             "content": {"guest_access": "forbidden"}},
         ]
         if knock:
             initial_state.append({"type": "m.room.join_rules", "state_key": "",

@@ -20,8 +20,8 @@ from nio import (
 
 from common.events import (
     ChatEvent,
-    MembershipChanged,
     Membership,
+    MembershipChanged,
     MessageEdited,
     MessagePosted,
     ReactionAdded,
@@ -33,7 +33,8 @@ _MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?/]+)")
 
 
 def _at(event: Any) -> datetime:
-    ts = getattr(event, "server_timestamp", None) or (event.source or {}).get("origin_server_ts", 0)
+    ts = (getattr(event, "server_timestamp", None)
+          or (event.source or {}).get("origin_server_ts", 0))
     return datetime.fromtimestamp(ts / 1000, UTC)
 
 
@@ -55,7 +56,10 @@ def _mentions(content: dict[str, Any]) -> tuple[frozenset[UserID], bool]:
         room = bool(m.get("room"))
     html = content.get("formatted_body")
     if isinstance(html, str):
-        users.update(UserID(u) for u in _MATRIX_TO_USER.findall(html.replace("%40", "@").replace("%3A", ":")))
+        users.update(
+            UserID(u)
+            for u in _MATRIX_TO_USER.findall(html.replace("%40", "@").replace("%3A", ":"))
+        )
     return frozenset(users), room
 
 
@@ -93,7 +97,8 @@ def translate(room_id: str, event: Event) -> ChatEvent | None:
         body = event.body if not reply_to else _strip_reply_fallback(event.body)
         return MessagePosted(
             room, event_id, sender, at, body=body,
-            html=content.get("formatted_body") if isinstance(content.get("formatted_body"), str) else None,
+            html=(content.get("formatted_body")
+                  if isinstance(content.get("formatted_body"), str) else None),
             reply_to=EventID(reply_to) if reply_to else None,
             thread_root=EventID(thread_root) if thread_root else None,
             mentions=mentions, room_mention=room_mention,
@@ -103,7 +108,8 @@ def translate(room_id: str, event: Event) -> ChatEvent | None:
         return ReactionAdded(room, event_id, sender, at, EventID(event.reacts_to), event.key)
     if isinstance(event, RedactionEvent):
         return Redacted(room, event_id, sender, at, EventID(event.redacts), event.reason)
-    if isinstance(event, UnknownEvent | UnknownBadEvent) and source.get("type") == "m.room.redaction":
+    if (isinstance(event, UnknownEvent | UnknownBadEvent)
+            and source.get("type") == "m.room.redaction"):
         # Room versions 11+ carry ``redacts`` in the content.
         target = content.get("redacts") or source.get("redacts")
         if target:

@@ -32,7 +32,8 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
         log.exception("web request %s %s failed (ref: %s)", request.method, request.path, ref)
         return json_error(500, "M_UNKNOWN", f"something went wrong (ref: {ref})")
     finally:
-        log.debug("%s %s in %.1f ms", request.method, request.path, (time.monotonic() - started) * 1000)
+        log.debug("%s %s in %.1f ms", request.method, request.path,
+                  (time.monotonic() - started) * 1000)
 
 
 def build_web_app(

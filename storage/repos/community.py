@@ -124,7 +124,9 @@ class CommunityRepository:
         async with self.db.transaction() as s:
             if await s.scalar(select(CompoundRow).where(CompoundRow.slug == slug)):
                 raise Conflict("error.compound_exists", slug=slug)
-            if room_id and await s.scalar(select(CompoundRow).where(CompoundRow.room_id == room_id)):
+            if room_id and await s.scalar(
+                select(CompoundRow).where(CompoundRow.room_id == room_id)
+            ):
                 raise Conflict("error.room_taken", room=room_id)
             row = CompoundRow(
                 slug=slug,
@@ -192,7 +194,9 @@ class CommunityRepository:
                     )
                 )
         except IntegrityError as exc:
-            raise Conflict("error.grant_exists", user=grant.user_id, role=grant.role.value) from exc
+            raise Conflict(
+                "error.grant_exists", user=grant.user_id, role=grant.role.value
+            ) from exc
 
     async def remove_grant(
         self, user_id: str, role: Role, station_id: int | None, compound_id: int | None

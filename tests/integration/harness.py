@@ -7,6 +7,7 @@ something happen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -34,7 +35,11 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_names)}x{int(time.time() * 1000) % 100000}"
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+async def until(
+    predicate: Callable[[], Any],
+    timeout: float = 15.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
+    what: str = "condition",
+) -> Any:
     """Poll ``predicate`` until it returns something truthy; fail with ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -133,10 +138,8 @@ class Person:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         await self.client.close()
 
     # actions --------------------------------------------------------------------------------
@@ -160,7 +163,9 @@ class Person:
 
     async def try_send(self, room_id: str, body: str) -> str | None:
         """Send, returning None if the homeserver refuses (e.g. muted by power levels)."""
-        resp = await self.client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+        resp = await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": body}
+        )
         if isinstance(resp, RoomSendResponse):
             return resp.event_id
         return None
@@ -176,8 +181,11 @@ class Person:
         assert not isinstance(resp, ErrorResponse), f"join failed: {resp}"
         return str(resp.room_id)
 
-    async def accept_invite_to(self, room_id: str, timeout: float = 15) -> None:
-        await until(lambda: room_id in self.invites, timeout, f"{self.user_id} invited to {room_id}")
+    async def accept_invite_to(
+        self, room_id: str, timeout: float = 15,  # noqa: ASYNC109 - a polling deadline, not a cancel scope; callers pass timeout=
+    ) -> None:
+        await until(lambda: room_id in self.invites, timeout,
+                    f"{self.user_id} invited to {room_id}")
         await self.join(room_id)
 
     # waiting -------------------------------------------------------------------------------
@@ -190,7 +198,10 @@ class Person:
         ]
 
     async def wait_for_message(
-        self, predicate: Callable[[Seen], bool], timeout: float = 15.0, what: str = "a message",
+        self,
+        predicate: Callable[[Seen], bool],
+        timeout: float = 15.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope; callers pass timeout=
+        what: str = "a message",
     ) -> Seen:
         def find() -> Seen | None:
             for s in self.seen:
@@ -201,7 +212,7 @@ class Person:
         return await until(find, timeout, what)
 
     async def wait_for_reply(self, room_id: str, to_event: str, sender: str,
-                             timeout: float = 15.0) -> Seen:
+                             timeout: float = 15.0) -> Seen:  # noqa: ASYNC109 - a polling deadline, not a cancel scope; callers pass timeout=
         return await self.wait_for_message(
             lambda s: s.room_id == room_id and s.sender == sender and s.reply_to == to_event,
             timeout, f"a reply from {sender} to {to_event}",

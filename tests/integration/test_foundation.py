@@ -35,7 +35,8 @@ async def test_created_compound_room_roles_and_commands(
     app = await start_bot(config)
     try:
         await cli(config, "station", "create", "xinhua", "--name", "新华派出所")
-        await cli(config, "staff", "add", officer.user_id, "--role", "officer", "--station", "xinhua")
+        await cli(config, "staff", "add", officer.user_id, "--role", "officer",
+                  "--station", "xinhua")
         out = await cli(config, "compound", "create", "meiyuan", "--name", "梅园小区",
                         "--station", "xinhua")
         assert "compound meiyuan created" in out[0]
@@ -105,7 +106,8 @@ async def test_adopted_room_keeps_members_speaking(
     app = await start_bot(config)
     try:
         await cli(config, "station", "create", "xinhua", "--name", "新华派出所")
-        await cli(config, "staff", "add", officer.user_id, "--role", "officer", "--station", "xinhua")
+        await cli(config, "staff", "add", officer.user_id, "--role", "officer",
+                  "--station", "xinhua")
         resp = await officer.client.room_create(name="老群", invite=[old_member.user_id])
         room = resp.room_id
         await old_member.accept_invite_to(room)
@@ -155,7 +157,12 @@ async def test_adopt_without_power_is_refused_clearly(
     from storage.db import Database
 
     db = Database(repo_db.database.url)
-    assert [c.slug for c in await CommunityRepository(db, __import__("common.clock").clock.SystemClock()).list_compounds()] == []
+    assert [
+        c.slug
+        for c in await CommunityRepository(
+            db, __import__("common.clock").clock.SystemClock()
+        ).list_compounds()
+    ] == []
     await db.close()
 
 

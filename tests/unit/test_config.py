@@ -67,7 +67,8 @@ def test_secrets_from_files(tmp_path: Path) -> None:
         ("", {"LINLI_MATRIX__PASSWORD": "pw", "LINLI_WEB__PORT": "99999"}, "web.port"),
         ("", {"LINLI_MATRIX__PASSWORD": "pw", "LINLI_BOT__DEFAULT_LOCALE": "fr"},
          "bot.default_locale: unknown locale"),
-        ("", {"LINLI_MATRIX__ACCESS_TOKEN": "CHANGE_ME"}, "matrix.access_token: still holds a placeholder"),
+        ("", {"LINLI_MATRIX__ACCESS_TOKEN": "CHANGE_ME"},
+         "matrix.access_token: still holds a placeholder"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, extra_yaml: str, env: dict[str, str],

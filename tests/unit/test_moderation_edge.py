@@ -5,7 +5,6 @@ order, conditional power-level writes, failures, and timed lifts retried on the 
 from __future__ import annotations
 
 import asyncio
-
 import copy
 from datetime import UTC, datetime
 from typing import Any

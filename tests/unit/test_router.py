@@ -44,7 +44,9 @@ def make_router(calls: list[dict[str, Any]]) -> Router:
     return router
 
 
-def ctx_for(body: str, roles: frozenset[Role], replies: list[str], locale: str = "en") -> CommandContext:
+def ctx_for(
+    body: str, roles: frozenset[Role], replies: list[str], locale: str = "en"
+) -> CommandContext:
     event = MessagePosted(RoomID("!r:hs"), EventID("$e"), UserID("@u:hs"),
                           datetime(2026, 1, 1, tzinfo=UTC), body=body)
 
@@ -61,9 +63,15 @@ async def test_typed_arguments() -> None:
     calls: list[dict[str, Any]] = []
     replies: list[str] = []
     router = make_router(calls)
-    assert await router.dispatch(ctx_for("!extend @a:hs 48h  door visit  done", OFFICER_ONLY, replies))
-    assert calls == [{"user": "@a:hs", "duration": timedelta(hours=48), "reason": "door visit  done"}]
-    assert await router.dispatch(ctx_for("!extend https://matrix.to/#/@b:hs 2d", OFFICER_ONLY, replies))
+    assert await router.dispatch(
+        ctx_for("!extend @a:hs 48h  door visit  done", OFFICER_ONLY, replies)
+    )
+    assert calls == [
+        {"user": "@a:hs", "duration": timedelta(hours=48), "reason": "door visit  done"}
+    ]
+    assert await router.dispatch(
+        ctx_for("!extend https://matrix.to/#/@b:hs 2d", OFFICER_ONLY, replies)
+    )
     assert calls[-1]["user"] == "@b:hs" and calls[-1]["reason"] is None
 
 
@@ -90,13 +98,17 @@ async def test_resident_is_refused_politely_in_both_languages() -> None:
     replies: list[str] = []
     router = make_router(calls)
     await router.dispatch(ctx_for("!extend @a:hs 2h", frozenset({Role.RESIDENT}), replies))
-    await router.dispatch(ctx_for("!extend @a:hs 2h", frozenset({Role.RESIDENT}), replies, "zh-CN"))
+    await router.dispatch(
+        ctx_for("!extend @a:hs 2h", frozenset({Role.RESIDENT}), replies, "zh-CN")
+    )
     assert calls == []
     assert replies[0].startswith("Sorry, !extend is for community officers")
     assert replies[1].startswith("抱歉")
 
 
-async def test_unexpected_error_gives_a_ref_and_logs_traceback(caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_error_gives_a_ref_and_logs_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     replies: list[str] = []
     await make_router([]).dispatch(ctx_for("!boom", frozenset({Role.RESIDENT}), replies))
     assert "Something went wrong" in replies[0] and "(ref: " in replies[0]
@@ -113,7 +125,9 @@ async def test_domain_errors_are_rendered_and_unknown_commands_answered() -> Non
     assert "not a valid duration" in replies[0]
     assert "There is no command !nothing" in replies[1]
     assert not await router.dispatch(ctx_for("hello !extend", frozenset({Role.RESIDENT}), replies))
-    assert not await router.dispatch(ctx_for("! not a command", frozenset({Role.RESIDENT}), replies))
+    assert not await router.dispatch(
+        ctx_for("! not a command", frozenset({Role.RESIDENT}), replies)
+    )
 
 
 async def test_help_visibility_follows_roles() -> None:

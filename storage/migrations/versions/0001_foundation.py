@@ -59,7 +59,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_staff"),
         sa.UniqueConstraint("user_id", "role", "station_id", "compound_id", name="uq_staff_grant"),
-        sa.ForeignKeyConstraint(["station_id"], ["stations.id"], name="fk_staff_station_id_stations"),
+        sa.ForeignKeyConstraint(
+            ["station_id"], ["stations.id"], name="fk_staff_station_id_stations"
+        ),
         sa.ForeignKeyConstraint(
             ["compound_id"], ["compounds.id"], name="fk_staff_compound_id_compounds"
         ),
@@ -105,5 +107,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "direct_rooms", "handled_events", "bot_state", "staff", "compounds", "stations"):
+    for table in ("audit_log", "direct_rooms", "handled_events", "bot_state", "staff",
+                  "compounds", "stations"):
         op.drop_table(table)
