@@ -35,7 +35,7 @@ from bot.errors import new_ref
 from bot.matrix.gateway import MatrixActionError, MatrixGateway
 from bot.matrix.translate import translate
 from common.clock import Clock
-from common.events import ChatEvent, MessagePosted
+from common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
 from common.i18n import Translator
 from common.ids import EventID, RoomID, UserID
 from community.model import Compound, Directory, Station
@@ -183,6 +183,7 @@ class Bot:
         self.joined_rooms: set[str] = set()
         self._tasks: list[asyncio.Task[Any]] = []
         self.metric_sources: list[Any] = []
+        self._last_prune: datetime | None = None
         self.fatal: BaseException | None = None
 
     def add_feature(self, feature: Feature) -> None:
@@ -364,6 +365,7 @@ class Bot:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,
         schedules) as of the clock's ``now``. Tests call this after moving a FakeClock."""
         now = self.clock.now()
+        await self._prune_handled_events(now)
         for feature in self.features:
             started = time.monotonic()
             try:
@@ -373,6 +375,18 @@ class Bot:
                 log.exception("periodic work of %s failed (ref: %s)", feature.name, ref)
             finally:
                 self._time(f"tick:{feature.name}", started)
+
+    async def _prune_handled_events(self, now: datetime) -> None:
+        """Once a day, forget handled event ids older than a week: the sync token already
+        keeps older events from coming back, and the table must not grow without end."""
+        if self._last_prune is not None and now - self._last_prune < timedelta(days=1):
+            return
+        self._last_prune = now
+        try:
+            removed = await self.state.prune_events(timedelta(days=7))
+            log.info("forgot %d handled event ids older than 7 days", removed)
+        except Exception:
+            log.exception("could not prune handled event ids; trying again tomorrow")
 
     async def _refresh_loop(self) -> None:
         interval = self.config.bot.directory_refresh.total_seconds()
@@ -493,18 +507,39 @@ class Bot:
             return
         await self.dispatch(event)
 
+    def _from_bot(self, event: ChatEvent) -> bool:
+        """The bot's own messages, edits and reactions are not handled again; its redactions
+        and its kicks or bans of others are, so features see a question removed by ``!redact``
+        or a member removed by ``!kick`` like any other."""
+        if event.sender != self.gateway.user_id:
+            return False
+        if isinstance(event, Redacted):
+            return False
+        return not (isinstance(event, MembershipChanged) and event.user_id != self.gateway.user_id)
+
     async def dispatch(self, event: ChatEvent) -> None:
-        if event.sender == self.gateway.user_id:
+        if self._from_bot(event):
             return
         env = self.env_for(event.room_id)
         if env.compound is None and env.station is None and env.dm_user is None:
             return  # a room the bot does not manage
         started = time.monotonic()
         self.stats.events_handled += 1
-        if isinstance(event, MessagePosted) and self.router.is_command(event.body.strip()):
-            await self.router.dispatch(self._command_context(event, env))
-            return
+        is_command = isinstance(event, MessagePosted) and self.router.is_command(
+            event.body.strip()
+        )
+        if isinstance(event, MessagePosted) and is_command:
+            try:
+                await self.router.dispatch(self._command_context(event, env))
+            except Exception:  # a reply that could not be sent; the batch goes on
+                ref = new_ref()
+                log.exception("command %s failed outside its handler (ref: %s)",
+                              event.event_id, ref)
         for feature in self.features:
+            # Commands go to the router; only features that must count every message (flood
+            # control) see them too.
+            if is_command and not getattr(feature, "sees_commands", False):
+                continue
             try:
                 await feature.on_event(event, env)
             except Exception:

@@ -372,4 +372,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{compound} 联系卡（{count} 张）",
         "en": "{compound} contact cards ({count})",
     },
+    "verification.verify.bad_input": {
+        "zh-CN": "无法完成验证：请按“!verify @用户ID 楼栋-单元-房号 姓名”的顺序填写，"
+                 "并确认该住户已登记。为保护个人信息，原消息已撤回，这里不重复您输入的内容。",
+        "en": "Could not verify: write “!verify @user:server BUILDING-UNIT-FLAT NAME” in that "
+              "order and check that the household is registered. Your message was removed to "
+              "protect personal data and is not repeated here.",
+    },
 }

@@ -103,6 +103,7 @@ def split_by_action(effects: Iterable[Effect]) -> list[list[Effect]]:
 
 class ModerationFeature:
     name = "moderation"
+    sees_commands = True  # "!x" floods count like any other message
 
     def __init__(
         self,

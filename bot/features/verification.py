@@ -39,6 +39,7 @@ from bot.commands.router import (
     ArgKind,
     Command,
     CommandContext,
+    UsageError,
     Where,
     parse_args,
 )
@@ -359,6 +360,14 @@ class VerificationFeature:
             compound, flat = await self._compound_for(ctx, user, flat=typed["flat"])
             result = await self.service.manual_verify(compound, ctx.sender, user, flat,
                                                       typed["name"])
+        except UsageError:
+            raise DomainError("verification.verify.bad_input") from None
+        except DomainError as exc:
+            # Arguments in the wrong order put the name where a user id or flat belongs:
+            # never echo a value that is neither.
+            if not _safe_to_echo(exc):
+                raise DomainError("verification.verify.bad_input") from None
+            raise
         finally:
             await self._redact_command(ctx)
         self.outcomes["manual_verify"] += 1
@@ -502,3 +511,14 @@ class VerificationFeature:
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self.gateway.power_levels_lock(room_id)
 
+
+def _safe_to_echo(exc: DomainError) -> bool:
+    """Whether an error about ``!verify`` may repeat what was typed: a user id or a flat
+    (they hold an ``@`` or a digit) may be, a bare name may not."""
+    if "name" in exc.params:
+        return False
+    for key in ("value", "flat"):
+        value = exc.params.get(key)
+        if value is not None and not any(ch.isdigit() or ch == "@" for ch in str(value)):
+            return False
+    return True

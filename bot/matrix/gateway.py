@@ -46,8 +46,10 @@ class MatrixActionError(Exception):
 
     @property
     def permanent(self) -> bool:
-        """Forbidden, unknown room, not joined: retrying will not help."""
-        return self.errcode in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN", "M_BAD_JSON",
+        """Forbidden, unknown room, not joined, too large: retrying will not help.
+
+        ``M_UNKNOWN`` is not among them: Synapse answers a passing 500 with it."""
+        return self.errcode in ("M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE",
                                 "M_INVALID_PARAM", "M_UNSUPPORTED_ROOM_VERSION")
 
 

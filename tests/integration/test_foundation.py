@@ -37,13 +37,14 @@ async def test_created_compound_room_roles_and_commands(
         await cli(config, "station", "create", "xinhua", "--name", "新华派出所")
         await cli(config, "staff", "add", officer.user_id, "--role", "officer",
                   "--station", "xinhua")
-        out = await cli(config, "compound", "create", "meiyuan", "--name", "梅园小区",
+        slug = unique("meiyuan")  # aliases are server-wide: other tests create #meiyuan too
+        out = await cli(config, "compound", "create", slug, "--name", "梅园小区",
                         "--station", "xinhua")
-        assert "compound meiyuan created" in out[0]
-        compound = await CommunityRepository(app.db, app.clock).compound("meiyuan")
+        assert f"compound {slug} created" in out[0]
+        compound = await CommunityRepository(app.db, app.clock).compound(slug)
         station = await CommunityRepository(app.db, app.clock).station("xinhua")
         room = compound.room_id
-        assert room and compound.room_alias == f"#meiyuan:{synapse.server_name}"
+        assert room and compound.room_alias == f"#{slug}:{synapse.server_name}"
 
         # Room version 12: the bot is creator with unlimited power and not listed in users.
         info = await app.gateway.room_info(room)
