@@ -158,10 +158,29 @@ class VerificationFeature:
         compound with a room: reminders, notices, removals, adopted members' prompts."""
         retry, self._retry = self._retry, []
         for effect, tries in retry:
-            await self._carry_out_one(effect, tries)
+            if await self._still_applies(effect):
+                await self._carry_out_one(effect, tries)
         compounds = [c for c in self.directory().compounds.values() if c.room_id]
         if compounds:
             await self.carry_out(await self.service.due_work(compounds))
+
+    async def _still_applies(self, effect: Effect) -> bool:
+        """A delayed room action is retried only while the member is still in the state that
+        asked for it: no admitting someone revoked meanwhile, no kicking someone verified."""
+        compound = self.directory().compounds.get(effect.compound_id)
+        if compound is None:
+            return False
+        if effect.user_id is None:
+            return True
+        member = await self.service.state(compound, effect.user_id)
+        state = member.state if member is not None else None
+        if effect.kind is EffectKind.ADMIT:
+            return state is MemberState.VERIFIED
+        if effect.kind is EffectKind.RESTRICT:
+            return state is not MemberState.VERIFIED
+        if effect.kind is EffectKind.KICK:
+            return state is MemberState.REMOVED
+        return True
 
     async def metrics(self) -> list[Sample]:
         counts = await self.service.member_counts(list(self.directory().compounds.values()))
