@@ -1,6 +1,7 @@
 """The demo's staged conversation: resident2 is verified by the officer after a "door visit",
 asks an ordinary question the officer answers, and reports a gas smell that is flagged at
-once in the officers' room. Everything goes through the real rooms and the running bot."""
+once in the officers' room; the officer sends an urgent notice. Everything goes through the
+real rooms and the running bot."""
 
 from __future__ import annotations
 
@@ -86,6 +87,9 @@ async def stage(hs: LocalSynapse, accounts: dict[str, Account], data: Path, app:
         question = await _send(resident, room, ANSWERED)
         await _send(officer, room, ANSWER, reply_to=question)
         await _send(resident, room, URGENT)
+        from bot.demo import DEMO_NOTICE
+
+        await _send(officer, officers_room, DEMO_NOTICE)
     except Exception as exc:  # the demo still runs without its sample conversation
         log.warning("could not stage the sample conversation: %s", exc)
         return ["  (the sample conversation could not be staged; see the log)"]
@@ -99,4 +103,6 @@ async def stage(hs: LocalSynapse, accounts: dict[str, Account], data: Path, app:
         f"    answered, and reported “{URGENT}”, flagged at once in the",
         "    officers' room as urgent. There, !questions lists it and !stats shows the",
         "    response times; reply !answered to the flag to close it.",
+        "  * the officer also sent an urgent notice from the officers' room; 梅园小区 got it at",
+        "    once and the officers' room a delivery report.",
     ]
