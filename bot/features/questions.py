@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -34,6 +35,10 @@ FlatLabel = Callable[[Compound, UserID], str | None | Awaitable[str | None]]
 
 STAFF_AND_ADMINS = STAFF_ROLES | {Role.ADMIN}
 SENDER_CACHE_SIZE = 20_000  # event id -> sender of recent compound-room messages
+
+
+FLAT_CACHE_SECONDS = 600.0
+FLAT_CACHE_SIZE = 50_000
 
 
 def no_flat_label(compound: Compound, user_id: UserID) -> str | None:
@@ -61,6 +66,10 @@ class QuestionsFeature:
         self.flat_label = flat_label
         self._senders: OrderedDict[str, UserID] = OrderedDict()
         self._sender_cache_size = sender_cache_size
+        # Flat labels found recently, so a chatty resident costs one look-up per few minutes,
+        # not one per message. Only found labels are kept: a member verified a moment ago is
+        # looked up again at once.
+        self._flats: OrderedDict[tuple[int, str], tuple[str, float]] = OrderedDict()
 
     # ---- Feature protocol --------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -186,6 +195,10 @@ class QuestionsFeature:
         return await self._flat(compound, user_id)
 
     async def _flat(self, compound: Compound, user_id: UserID) -> str | None:
+        key = (compound.id, user_id)
+        cached = self._flats.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         try:
             label = self.flat_label(compound, user_id)
             if inspect.isawaitable(label):
@@ -193,7 +206,13 @@ class QuestionsFeature:
         except Exception:  # a failing look-up must not lose the question
             log.exception("flat look-up failed in compound %s", compound.id)
             return None
-        return label if isinstance(label, str) and label else None
+        if not (isinstance(label, str) and label):
+            return None
+        self._flats[key] = (label, time.monotonic() + FLAT_CACHE_SECONDS)
+        self._flats.move_to_end(key)
+        while len(self._flats) > FLAT_CACHE_SIZE:
+            self._flats.popitem(last=False)
+        return label
 
     def _remember_sender(self, event_id: EventID, sender: UserID) -> None:
         self._senders[event_id] = sender

@@ -162,6 +162,7 @@ async def test_asker_flat_for_residents_only_sync_or_async_and_never_fatal(
         raise RuntimeError("registry down")
 
     feature.flat_label = broken
+    feature._flats.clear()  # found labels are cached for a while; this checks a cold look-up
     await feature.on_event(_msg("$5", NEIGHBOUR, "几点开门？", clock), env)
     assert [m.asker_flat for m in service.messages] == ["3栋2单元501", None, None, "1栋101", None]
 
@@ -260,3 +261,22 @@ async def test_open_counts_in_one_query(db: Database, clock: FakeClock) -> None:
     assert await repo.open_counts() == (3, 2, 1)
     await repo.close(b.id, QuestionState.ANSWERED, now)
     assert await repo.open_counts() == (2, 1, 1)
+
+
+async def test_found_flat_labels_are_cached_missing_ones_are_not(clock: FakeClock) -> None:
+    directory = _directory()
+    env = EventEnv(directory, compound=directory.compound_by_room(ROOM))
+    service = StubService()
+    calls: list[str] = []
+
+    def label(compound: Compound, user: UserID) -> str | None:
+        calls.append(user)
+        return "3栋2单元501" if user == RESIDENT else None
+
+    feature = _feature(service, FakeGateway(), directory, flat_label=label)
+    for i in range(3):
+        await feature.on_event(_msg(f"$r{i}", RESIDENT, "派出所周六上班吗", clock), env)
+        await feature.on_event(_msg(f"$n{i}", NEIGHBOUR, "几点开门？", clock), env)
+    assert calls.count(RESIDENT) == 1
+    assert calls.count(NEIGHBOUR) == 3
+    assert [m.asker_flat for m in service.messages if m.sender == RESIDENT] == ["3栋2单元501"] * 3
