@@ -373,8 +373,9 @@ class ModerationService:
         ends_at = self.clock.now() + duration
         existing = await self.repo.active(checked.room_id, checked.user_id, RestrictionKind.MUTE)
         effects: list[Effect] = []
-        if existing is not None:
-            await self.repo.change_end(existing.id, ends_at, reason)
+        # The tick may lift ``existing`` between the read and the change: then it is muted
+        # anew, restoring later what the member had before the first mute.
+        if existing is not None and await self.repo.change_end(existing.id, ends_at, reason):
             restriction_id = existing.id
             if existing.muted_level is not None:  # again, in case someone lifted it by hand
                 effects.append(
@@ -383,6 +384,11 @@ class ModerationService:
             report_key = "moderation.report.mute_changed"
         else:
             muted_level = power.muted_level()
+            previous_level = power.user_level
+            if existing is not None:
+                previous_level = existing.previous_level
+                if existing.muted_level is not None:
+                    muted_level = existing.muted_level
             restriction = await self.repo.add_restriction(
                 compound_id=checked.compound.id,
                 room_id=checked.room_id,
@@ -391,7 +397,7 @@ class ModerationService:
                 imposed_by=actor,
                 reason=reason,
                 ends_at=ends_at,
-                previous_level=power.user_level,
+                previous_level=previous_level,
                 muted_level=muted_level,
                 escalate_warnings=escalate,
             )

@@ -172,13 +172,15 @@ class ModerationRepository:
             counts[RestrictionKind(kind)] = int(count)
         return counts
 
-    async def change_end(self, restriction_id: int, ends_at: datetime, reason: str) -> None:
+    async def change_end(self, restriction_id: int, ends_at: datetime, reason: str) -> bool:
+        """Move the end of a restriction still in force; False if it was lifted meanwhile."""
         async with self.db.transaction() as s:
-            await s.execute(
+            result = await s.execute(
                 update(RestrictionRow)
                 .where(RestrictionRow.id == restriction_id, RestrictionRow.lifted_at.is_(None))
                 .values(ends_at=ends_at, reason=reason)
             )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def lift(self, restriction_id: int, lifted_by: str) -> Restriction | None:
         """Mark lifted, unless someone already did; None then (so nobody lifts it twice)."""

@@ -366,3 +366,29 @@ def test_moderation_never_imports_the_edge() -> None:
                     f"{path.name} imports {name}"
                 )
     assert checked > 20
+
+
+async def test_muting_again_while_the_tick_lifts_the_first_mute_mutes_anew(world: World) -> None:
+    """The race of a ``!mute`` with the tick that ends the same mute: the change of end finds
+    the mute lifted, so a new one is recorded, restoring the level from before the first."""
+    service = world.service()
+    await service.mute(
+        OFFICER, RESIDENT, world.compound.id, timedelta(hours=1), "", RoomPower(10, 0, 10)
+    )
+    real_active = service.repo.active
+
+    async def active_then_lifted_by_the_tick(*args: object) -> object:
+        found = await real_active(*args)  # type: ignore[arg-type]
+        if found is not None:
+            await service.repo.lift(found.id, "tick")
+        return found
+
+    service.repo.active = active_then_lifted_by_the_tick  # type: ignore[method-assign]
+    again = await service.mute(
+        OFFICER, RESIDENT, world.compound.id, timedelta(hours=3), "再犯", RoomPower(10, 0, 10)
+    )
+    service.repo.active = real_active  # type: ignore[method-assign]
+    assert again.effects[0] == SetPowerLevel(ROOM, RESIDENT, 9)
+    assert [e.key for e in again.effects if isinstance(e, Report)] == ["moderation.report.mute"]
+    world.clock.advance(timedelta(hours=3))
+    assert (await service.due())[0] == SetPowerLevel(ROOM, RESIDENT, 10, only_if_level=9)
