@@ -184,6 +184,7 @@ class Bot:
         self._tasks: list[asyncio.Task[Any]] = []
         self.metric_sources: list[Any] = []
         self._last_prune: datetime | None = None
+        self._due_lock = asyncio.Lock()
         self.fatal: BaseException | None = None
 
     def add_feature(self, feature: Feature) -> None:
@@ -364,6 +365,10 @@ class Bot:
     async def run_due(self) -> None:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,
         schedules) as of the clock's ``now``. Tests call this after moving a FakeClock."""
+        async with self._due_lock:  # the tick loop and a caller never overlap
+            await self._run_due()
+
+    async def _run_due(self) -> None:
         now = self.clock.now()
         await self._prune_handled_events(now)
         for feature in self.features:

@@ -475,7 +475,8 @@ async def test_catch_up_window_both_ways(
         app = s.app = await start_bot(s.config, clock=s.clock)
         await app.bot.run_due()
         await s.report("公告 #3「过期测试」", "已超过补发时限")
-        await until(lambda: len(s.reports("公告 #2「巡逻提示」")) == 2, WAIT,
+        # Delivery reports only (the creation confirmation names the bulletin too).
+        await until(lambda: len(s.reports("📢 公告 #2「巡逻提示」")) == 2, WAIT,
                     "the second report of the 10-minute bulletin")
         bodies = [p["body"] for p in await s.posts("meiyuan")]
         assert "过期测试\n\n这条不应补发" not in bodies
