@@ -126,3 +126,12 @@ def test_every_subcommand_has_help() -> None:
         result = run_cli(*argv)
         assert result.returncode == 0, (argv, result.stderr)
         assert "usage:" in result.stdout
+
+
+def test_installed_command_works_outside_the_checkout(tmp_path: Path) -> None:
+    """Every package is part of the installed distribution, not only importable from here."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import bot.app, bot.cli; bot.cli.build_parser()"],
+        capture_output=True, text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
