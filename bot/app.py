@@ -34,6 +34,7 @@ from broadcasts.delivery import DeliveryService
 from broadcasts.service import BulletinCommands
 from common.clock import Clock, SystemClock
 from common.i18n import Translator
+from common.ids import UserID
 from moderation.flood import FloodControl
 from moderation.model import ModerationSettings
 from moderation.service import ModerationService
@@ -176,15 +177,24 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
         ModerationRepository(db, clock), audit, clock, lambda: directory.current,
         ModerationSettings(**config.moderation.model_dump()), config.matrix.user_id,
     )
-    bot.add_feature(ModerationFeature(
-        moderation, FloodControl(moderation, lambda: directory.current, moderation.settings),
-        gateway, dms, translator, prefix=config.bot.command_prefix,
-    ))
-    bot.add_feature(VerificationFeature(
+    verification_feature = VerificationFeature(
         verification, gateway, dms, translator, lambda: directory.current,
         muted_by_moderation=moderation.is_muted_by_bot,
         default_locale=config.bot.default_locale, prefix=config.bot.command_prefix,
+    )
+
+    async def granted_level(room_id: str, user_id: str) -> int | None:
+        compound = directory.current.compound_by_room(room_id)
+        if compound is None:
+            return None
+        return await verification_feature.granted_level(compound, UserID(user_id))
+
+    bot.add_feature(ModerationFeature(
+        moderation, FloodControl(moderation, lambda: directory.current, moderation.settings),
+        gateway, dms, translator, prefix=config.bot.command_prefix,
+        granted_level=granted_level,
     ))
+    bot.add_feature(verification_feature)
     # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
     enrolment = EnrolmentTracker(verification, clock)
     snapshot_repo = SnapshotRepository(db, clock)

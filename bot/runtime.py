@@ -1,10 +1,16 @@
 """The running bot: log-in, the sync loop, event dispatch, periodic work and shutdown.
 
-Order of work for each sync response: invites, rooms the bot lost, then every joined room's
-timeline (gaps filled from /messages), events claimed in one batch (each event id handled at
-most once), dispatched in order, and only then the sync token stored. A restart therefore
-resumes exactly where handling stopped: nothing old is handled again and nothing that arrived
-while the bot was down is missed.
+Order of work for each sync response: invites, rooms the bot lost, the directory re-read if
+anyone changed it, then every joined room's timeline (gaps filled from /messages), dispatched
+in order, and only then the sync token stored.
+
+Each event is handled at least once and its decisions exactly once: one unit of work (one
+database transaction) holds everything the features decide for it and the mark that it is
+done, and commits only after every effect on the homeserver was carried out. Messages and
+redactions carry a transaction id derived from the event, state changes re-read the state
+first, so an event handled again after a kill or a passing failure repeats nothing. A
+passing failure (homeserver or database unreachable) rolls the event back and the batch is
+tried again with back-off; a bug in one feature is logged and does not hold up the rest.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from nio import (
 from bot.commands.router import Command, CommandContext, Router
 from bot.config import Config
 from bot.errors import new_ref
-from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
 from bot.matrix.translate import translate
 from common.clock import Clock
 from common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
@@ -77,17 +83,37 @@ class Feature(Protocol):
     async def tick(self, now: datetime) -> None: ...
 
 
+DM_MARKER = "org.linli.direct"
+"""State event the bot puts in each direct room it opens, naming the person: a room whose
+record was lost (a crash between opening it and committing) is recognised, not opened twice."""
+
+MAX_EVENT_ATTEMPTS = 12
+"""Times one event is tried before it is logged as failed and left: passing failures are
+waited out with back-off, so this is only reached by an event that fails every time."""
+
+
 class DirectoryHolder:
-    """The current Directory snapshot, reloaded from the database when asked or periodically."""
+    """The current Directory snapshot. ``refresh`` reloads it when the directory version
+    (raised by database triggers on every change) moved: one single-row read per call."""
 
     def __init__(self, repo: CommunityRepository, admins: Iterable[str]) -> None:
         self.repo = repo
         self.admins = list(admins)
         self.current = Directory([], [], [], self.admins)
+        self.version: int | None = None
 
     async def reload(self) -> Directory:
+        version = await self.repo.directory_version()  # read first: a later change reloads
         self.current = await self.repo.load_directory(self.admins)
+        self.version = version
         return self.current
+
+    async def refresh(self) -> bool:
+        """Reload if anyone changed stations, compounds or staff since the last load."""
+        if await self.repo.directory_version() == self.version:
+            return False
+        await self.reload()
+        return True
 
 
 class DirectMessenger:
@@ -99,6 +125,9 @@ class DirectMessenger:
         self.rooms: dict[str, str] = {}
         self.by_room: dict[str, UserID] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # Rooms opened whose record has not been written yet (the unit of work that opened
+        # them was rolled back): written by the next unit that uses them.
+        self._unsaved: set[str] = set()
 
     async def load(self) -> None:
         self.rooms = await self.repo.all()
@@ -107,18 +136,34 @@ class DirectMessenger:
     def user_of_room(self, room_id: str) -> UserID | None:
         return self.by_room.get(room_id)
 
+    async def remember(self, user_id: str, room_id: str) -> None:
+        """Record a direct room found again by its marker (see ``DM_MARKER``)."""
+        if self.rooms.get(user_id) == room_id:
+            return
+        await self.repo.set(user_id, room_id)
+        self._adopt(user_id, room_id)
+
+    def _adopt(self, user_id: str, room_id: str) -> None:
+        old = self.rooms.get(user_id)
+        if old:
+            self.by_room.pop(old, None)
+        self.rooms[user_id] = room_id
+        self.by_room[room_id] = UserID(user_id)
+
     async def room_for(self, user_id: str, fresh: bool = False) -> RoomID:
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             room = self.rooms.get(user_id)
             if room and not fresh:
+                if user_id in self._unsaved:
+                    await self.repo.set(user_id, room)
+                    self._unsaved.discard(user_id)
                 return RoomID(room)
-            new = await self.gateway.create_dm(user_id)
+            new = await self.gateway.create_dm(user_id, marker=(DM_MARKER, user_id))
+            self._adopt(user_id, new)
+            self._unsaved.add(user_id)
             await self.repo.set(user_id, new)
-            if room:
-                self.by_room.pop(room, None)
-            self.rooms[user_id] = new
-            self.by_room[new] = UserID(user_id)
+            self._unsaved.discard(user_id)
             return new
 
     async def send(self, user_id: str, body: str, html: str | None = None) -> EventID:
@@ -186,6 +231,8 @@ class Bot:
         self._last_prune: datetime | None = None
         self._due_lock = asyncio.Lock()
         self.fatal: BaseException | None = None
+        self._attempts: dict[str, int] = {}  # event id -> failed attempts (passing failures)
+        self._unplaced: set[str] = set()  # rooms logged once as having no home
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)
@@ -312,6 +359,7 @@ class Bot:
 
     async def _sync_loop(self) -> None:
         failures = 0
+        processing_failures = 0
         while not self.stop_event.is_set():
             since = await self.state.get(SYNC_TOKEN)
             try:
@@ -346,11 +394,23 @@ class Bot:
                 await self.process(response, since)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                ref = new_ref()
-                log.exception("could not process a sync response (ref: %s); retrying", ref)
-                await asyncio.sleep(1)
+            except Exception as exc:
+                # Nothing of the failed event was kept; the batch is fetched again from the
+                # stored token and handled from that event on.
+                processing_failures += 1
+                self.stats.failures += 1
+                delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
+                            0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
+                if is_transient(exc):
+                    log.warning("handling paused by a passing failure (%s); retrying in %.1f s",
+                                _describe(exc), delay)
+                else:
+                    log.exception("could not process a sync response (ref: %s); retrying in "
+                                  "%.1f s", new_ref(), delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
                 continue
+            processing_failures = 0
             self.stats.syncs += 1
             self.stats.last_sync_monotonic = time.monotonic()
             self.ready.set()
@@ -374,10 +434,20 @@ class Bot:
         for feature in self.features:
             started = time.monotonic()
             try:
-                await feature.tick(now)
-            except Exception:
-                ref = new_ref()
-                log.exception("periodic work of %s failed (ref: %s)", feature.name, ref)
+                if getattr(feature, "durable_tick", False):
+                    # What the work claims and what it carries out commit together: a crash
+                    # or a passing failure leaves it all to the next tick.
+                    async with self.db.unit_of_work():
+                        await feature.tick(now)
+                else:
+                    await feature.tick(now)
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning("periodic work of %s paused by a passing failure (%s); "
+                                "trying again on the next tick", feature.name, _describe(exc))
+                else:
+                    log.exception("periodic work of %s failed (ref: %s)", feature.name,
+                                  new_ref())
             finally:
                 self._time(f"tick:{feature.name}", started)
 
@@ -402,12 +472,21 @@ class Bot:
             except TimeoutError:
                 pass
             try:
-                before = self.directory.current.managed_room_ids()
-                await self.directory.reload()
-                if self.directory.current.managed_room_ids() - before:
-                    await self.ensure_joined()
+                await self._refresh_directory()
             except Exception:
                 log.exception("could not reload the directory; keeping the previous one")
+
+    async def _refresh_directory(self, force: bool = False) -> bool:
+        """Reload the directory if it changed (or if ``force``); join rooms it added."""
+        before = self.directory.current.managed_room_ids()
+        if force:
+            await self.directory.reload()
+        elif not await self.directory.refresh():
+            return False
+        self._unplaced.clear()
+        if self.directory.current.managed_room_ids() - before - self.joined_rooms:
+            await self.ensure_joined()
+        return True
 
     # sync processing ---------------------------------------------------------------------------
     def _note_joined(self, response: SyncResponse) -> None:
@@ -416,6 +495,7 @@ class Bot:
             self.joined_rooms.discard(room_id)
 
     async def process(self, response: SyncResponse, since: str | None) -> None:
+        await self._refresh_directory()
         await self._handle_invites(response)
         self._handle_leaves(response)
         self._note_joined(response)
@@ -425,15 +505,60 @@ class Bot:
             if info.timeline.limited and since:
                 events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
             batch.extend((room_id, e) for e in events)
-        ids = [getattr(e, "event_id", None) for _, e in batch]
-        fresh = await self.state.claim_events(i for i in ids if i)
+            await self._note_direct_room(room_id, list(info.state) + events)
+        done = await self.state.done_events(
+            i for i in (getattr(e, "event_id", None) for _, e in batch) if i
+        )
         for room_id, event in batch:
             event_id = getattr(event, "event_id", None)
-            if event_id not in fresh:
+            if not event_id or event_id in done:
                 continue
-            fresh.discard(event_id)
-            await self.dispatch_nio(room_id, event)
+            done.add(event_id)  # a gap fill may repeat an event
+            await self.handle(room_id, event)
         await self.state.set(SYNC_TOKEN, response.next_batch)
+
+    async def handle(self, room_id: str, nio_event: Any) -> None:
+        """Handle one event in one unit of work: what the features decide, the effects they
+        carry out (with transaction ids derived from the event) and the mark that the event
+        is done commit together. A passing failure rolls it all back and propagates, so the
+        batch is tried again; an event that fails ``MAX_EVENT_ATTEMPTS`` times is left."""
+        event_id = str(nio_event.event_id)
+        try:
+            async with self.db.unit_of_work():
+                with effect_cause(event_id):
+                    event = translate(room_id, nio_event)
+                    if event is not None:
+                        await self.dispatch(event)
+                await self.state.mark_done(event_id)
+        except Exception as exc:
+            attempts = self._attempts.get(event_id, 0) + 1
+            if attempts < MAX_EVENT_ATTEMPTS and is_transient(exc):
+                self._attempts[event_id] = attempts
+                raise
+            self._attempts.pop(event_id, None)
+            log.error("gave up on event %s in %s after %d attempts (ref: %s): %s", event_id,
+                      room_id, attempts, new_ref(), _describe(exc),
+                      exc_info=not is_transient(exc))
+            await self.state.mark_done(event_id)
+            return
+        self._attempts.pop(event_id, None)
+
+    async def _note_direct_room(self, room_id: str, events: Sequence[Any]) -> None:
+        """A direct room the bot opened carries its person in a marker state event: learn it
+        from the sync, so an event that arrives in it is placed even if the record of the
+        room was lost (or written by another process)."""
+        if self.dms.user_of_room(room_id) is not None:
+            return
+        for ev in events:
+            source = getattr(ev, "source", None) or {}
+            if (source.get("type") == DM_MARKER and source.get("sender") == self.gateway.user_id
+                    and source.get("state_key") == ""):
+                user = (source.get("content") or {}).get("user_id")
+                if isinstance(user, str) and user:
+                    async with self.db.unit_of_work():
+                        await self.dms.remember(user, room_id)
+                    log.info("found the direct room %s of %s by its marker", room_id, user)
+                return
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Fetch the events a limited timeline left out, oldest first."""
@@ -522,12 +647,42 @@ class Bot:
             return False
         return not (isinstance(event, MembershipChanged) and event.user_id != self.gateway.user_id)
 
+    async def _placed_env(self, room_id: str) -> EventEnv | None:
+        """Where an event belongs; a room the directory cannot place makes the bot re-read
+        the directory (and the room's direct-room marker) once before it gives up, and a room
+        that still has no home is logged once."""
+        env = self.env_for(room_id)
+        if env.compound or env.station or env.dm_user:
+            return env
+        if room_id in self._unplaced:
+            return None
+        await self._refresh_directory(force=True)
+        await self._read_direct_marker(room_id)
+        env = self.env_for(room_id)
+        if env.compound or env.station or env.dm_user:
+            return env
+        self._unplaced.add(room_id)
+        log.info("events of room %s are not handled: it is no compound's, officers' or "
+                 "direct room (logged once per room until the directory changes)", room_id)
+        return None
+
+    async def _read_direct_marker(self, room_id: str) -> None:
+        try:
+            content = await self.gateway.state_event(room_id, DM_MARKER)
+        except MatrixActionError as exc:
+            if is_transient(exc):
+                raise
+            return
+        user = content.get("user_id")
+        if isinstance(user, str) and user:
+            await self.dms.remember(user, room_id)
+
     async def dispatch(self, event: ChatEvent) -> None:
         if self._from_bot(event):
             return
-        env = self.env_for(event.room_id)
-        if env.compound is None and env.station is None and env.dm_user is None:
-            return  # a room the bot does not manage
+        env = await self._placed_env(event.room_id)
+        if env is None:
+            return
         started = time.monotonic()
         self.stats.events_handled += 1
         is_command = isinstance(event, MessagePosted) and self.router.is_command(
@@ -536,7 +691,9 @@ class Bot:
         if isinstance(event, MessagePosted) and is_command:
             try:
                 await self.router.dispatch(self._command_context(event, env))
-            except Exception:  # a reply that could not be sent; the batch goes on
+            except Exception as exc:  # a reply that could not be sent; the batch goes on
+                if is_transient(exc):
+                    raise
                 ref = new_ref()
                 log.exception("command %s failed outside its handler (ref: %s)",
                               event.event_id, ref)
@@ -547,7 +704,9 @@ class Bot:
                 continue
             try:
                 await feature.on_event(event, env)
-            except Exception:
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the whole event is rolled back and tried again
                 ref = new_ref()
                 log.exception("%s failed on %s (ref: %s)", feature.name, event.event_id, ref)
         self._time("event", started)
@@ -627,3 +786,9 @@ class Bot:
 
     def uptime(self) -> timedelta:
         return timedelta(seconds=time.monotonic() - self.stats.started_monotonic)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, MatrixActionError):
+        return f"{exc.action}: {exc.errcode or exc.status or 'error'}"
+    return type(exc).__name__

@@ -308,16 +308,23 @@ class ModerationService:
     ) -> list[Effect]:
         """Effects that end timed restrictions due by ``now``. Each restriction is handed
         out once: a second call, or another process, gets nothing for it."""
+        return [e for _, effects in await self.due_lifts(now, compound_ids) for e in effects]
+
+    async def due_lifts(
+        self, now: datetime | None = None, compound_ids: Collection[int] | None = None
+    ) -> list[tuple[int, list[Effect]]]:
+        """Like ``due``, with the id of the restriction each group of effects ends (the
+        edge derives its transaction ids from it)."""
         now = now or self.clock.now()
-        effects: list[Effect] = []
+        lifts: list[tuple[int, list[Effect]]] = []
         while True:
             batch = await self.repo.claim_due(
                 now, self.bot_user_id, limit=_DUE_BATCH, compound_ids=compound_ids
             )
             for restriction in batch:
-                effects.extend(await self._expired(restriction))
+                lifts.append((restriction.id, await self._expired(restriction)))
             if len(batch) < _DUE_BATCH:
-                return effects
+                return lifts
 
     async def active_mutes(self, compound_id: CompoundId) -> list[Restriction]:
         """The mutes the bot holds in a compound (for a status command or the dashboard)."""

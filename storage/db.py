@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -57,6 +60,26 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
     return engine
 
 
+@dataclass
+class UnitOfWork:
+    """One transaction for everything a task does between opening and closing it.
+
+    While a unit is open, every ``Database.session()`` and ``Database.transaction()`` in the
+    task that opened it joins the unit's transaction (a nested one becomes a savepoint), so
+    an event's decisions, its audit entries and the mark that the event is done commit
+    together or not at all. Work to start only once the unit has committed (a background
+    fan-out that must see the committed rows) goes to ``after_commit``.
+    """
+
+    db: Database
+    session: AsyncSession
+    task: asyncio.Task[Any] | None
+    after_commit: list[Callable[[], Any]] = field(default_factory=list)
+
+
+_unit: ContextVar[UnitOfWork | None] = ContextVar("linli_unit_of_work", default=None)
+
+
 class Database:
     """The engine plus a session factory; one session per event, command, job or request."""
 
@@ -69,19 +92,72 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def current_unit(self) -> UnitOfWork | None:
+        """The unit of work this task opened on this database, if any.
+
+        A task started from inside a unit (``asyncio.create_task`` copies context variables)
+        does not join it: one session is never shared between tasks."""
+        unit = _unit.get()
+        if unit is None or unit.db is not self or unit.task is not asyncio.current_task():
+            return None
+        return unit
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        unit = self.current_unit()
+        if unit is not None:
+            yield unit.session
+            return
         async with self.sessions() as session:
             yield session
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
+        unit = self.current_unit()
+        if unit is not None:
+            # A savepoint: a constraint error inside rolls back this part only, as a
+            # transaction of its own would have, and the unit goes on.
+            async with unit.session.begin_nested():
+                yield unit.session
+            return
         async with self.sessions() as session, session.begin():
             yield session
 
-    async def ping(self) -> bool:
-        from sqlalchemy import text
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """Open a unit of work (see ``UnitOfWork``); inside one already, join it.
 
+        On SQLite the unit takes the write lock at once (``BEGIN IMMEDIATE``): savepoints
+        then nest inside it, and no other writer can slip in between its reads and writes.
+        """
+        outer = self.current_unit()
+        if outer is not None:
+            yield outer
+            return
+        async with self.sessions() as session, session.begin():
+            if self.dialect == "sqlite":
+                await session.execute(text("BEGIN IMMEDIATE"))
+            unit = UnitOfWork(self, session, asyncio.current_task())
+            token = _unit.set(unit)
+            try:
+                yield unit
+            finally:
+                _unit.reset(token)
+        for callback in unit.after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("work started after a commit failed")
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once the current unit of work commits; at once if none is open."""
+        unit = self.current_unit()
+        if unit is None:
+            callback()
+        else:
+            unit.after_commit.append(callback)
+
+    async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))

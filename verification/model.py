@@ -162,6 +162,10 @@ class Effect:
     user_id: UserID | None
     key: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    cause: str = ""
+    """For effects of periodic work: a key naming what caused it (member, deadline, which
+    reminder), the same if the work is done again, from which the edge derives transaction
+    ids. Effects of an event take the event's id instead and leave this empty."""
 
 
 class AttemptOutcome(StrEnum):

@@ -348,7 +348,12 @@ class VerificationService:
             policy = self.policy(compound)
             new, todo = self._due_one(compound, policy, m, now)
             updates.append((new, self._schedule(new, policy)))
-            effects[(m.compound_id, m.user_id)] = todo
+            # What the member's row said when this work fell due: the same again if the
+            # work is rolled back and redone, different for the next reminder or deadline.
+            cause = (f"verification:{m.compound_id}:{m.user_id}:"
+                     f"{m.deadline.isoformat() if m.deadline else '-'}:"
+                     f"{m.notice_key or ''}:{m.reminders_sent}")
+            effects[(m.compound_id, m.user_id)] = [replace(e, cause=cause) for e in todo]
         out: list[Effect] = []
         for claimed in await self.repo.claim_due(updates, now):
             out.extend(effects[(claimed.compound_id, claimed.user_id)])
@@ -402,9 +407,12 @@ class VerificationService:
             deadlines = {m.user_id: m.deadline for m in batch}
             for uid in await self.repo.mark_prompted(compound.id, list(deadlines), now):
                 deadline = deadlines[uid] or now
-                out.append(self._dm(compound, uid, "verification.dm.prompt_adopted",
-                                    deadline=self._when(compound, deadline),
-                                    left=self._span(compound, deadline - now)))
+                out.append(replace(
+                    self._dm(compound, uid, "verification.dm.prompt_adopted",
+                             deadline=self._when(compound, deadline),
+                             left=self._span(compound, deadline - now)),
+                    cause=f"verification:{compound.id}:{uid}:adopted-prompt",
+                ))
         return out
 
     # officers' actions -----------------------------------------------------------------------

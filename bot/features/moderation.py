@@ -19,7 +19,13 @@ from typing import Any
 from nio import RoomGetEventResponse
 
 from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.matrix.gateway import (
+    VERIFIED_POWER,
+    MatrixActionError,
+    MatrixGateway,
+    effect_cause,
+    is_transient,
+)
 from bot.runtime import DirectMessenger, EventEnv
 from bot.web.metrics import Sample
 from common.events import ChatEvent, MessagePosted
@@ -48,6 +54,8 @@ log = logging.getLogger(__name__)
 POWER_LEVELS = "m.room.power_levels"
 _ROOM_ACTIONS = (SetPowerLevel, Kick, Ban, Unban, Redact)
 _Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]
+GrantedLevel = Callable[[str, str], Awaitable[int | None]]
+"""The level other features give (room, user) now (verification: the verified level)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ def split_by_action(effects: Iterable[Effect]) -> list[list[Effect]]:
 class ModerationFeature:
     name = "moderation"
     sees_commands = True  # "!x" floods count like any other message
+    durable_tick = True  # the runtime runs tick() in a unit of work
 
     def __init__(
         self,
@@ -113,6 +122,7 @@ class ModerationFeature:
         dms: DirectMessenger,
         translator: Translator,
         prefix: str = "!",
+        granted_level: GrantedLevel | None = None,
     ) -> None:
         self.service = service
         self.flood = flood
@@ -120,10 +130,8 @@ class ModerationFeature:
         self.dms = dms
         self.translator = translator
         self.prefix = prefix
+        self.granted_level = granted_level
         self.actions: Counter[Action] = Counter()
-        # Lifts the homeserver could not take yet (unreachable, rate limited): tried again
-        # on the next tick. Kept in memory only; see tick().
-        self._retry: list[list[Effect]] = []
 
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -177,16 +185,15 @@ class ModerationFeature:
         """End the timed restrictions that are due (their end times are in the database, so
         this works across restarts).
 
-        ``due`` marks each restriction lifted as it hands out its effects; they are applied
-        here at once, one lift after another. Lifts the homeserver refuses for a transient
-        reason are kept and tried again on the next tick; a crash between ``due`` and the
-        power-level write still loses that one lift (the restriction reads as lifted).
+        ``due_lifts`` marks each restriction lifted as it hands out its effects; they are
+        applied here, one lift after another, in the runtime's unit of work: a crash or a
+        passing failure rolls the marks back and the lifts are done again on the next tick,
+        their reports with the same transaction ids (derived from the restriction).
         """
-        retry, self._retry = self._retry, []
-        for group in retry:
-            await self._lift(group)
-        for group in split_by_action(await self.service.due(now)):
-            await self._lift(group)
+        for restriction_id, effects in await self.service.due_lifts(now):
+            with effect_cause(f"moderation-lift:{restriction_id}"):
+                for group in split_by_action(effects):
+                    await self._lift(group)
 
     async def metrics(self) -> list[Sample]:
         counts = await self.service.repo.count_active()
@@ -201,8 +208,6 @@ class ModerationFeature:
                    {"action": action.value})
             for action in Action
         ]
-        samples.append(Sample("linli_moderation_lifts_pending", len(self._retry),
-                              "Timed lifts waiting for the homeserver"))
         return samples
 
     # commands -----------------------------------------------------------------------------
@@ -283,6 +288,8 @@ class ModerationFeature:
             try:
                 await self._one(effect)
             except Exception as exc:  # Matrix refusals and connection failures alike
+                if is_transient(exc):
+                    raise  # the unit of work is rolled back and done again
                 if isinstance(effect, Report | TellUser):
                     log.warning("could not deliver %s: %s", effect.key, _short(exc))
                     continue
@@ -331,16 +338,29 @@ class ModerationFeature:
                 log.info("left the level of %s in %s alone: it is %s, not %s", user, room,
                          current, effect.only_if_level)
                 return False
-            if effect.level is None:
+            level = effect.level
+            if effect.only_if_level is not None:
+                level = await self._level_after_lift(room, user, level)
+            if level is None:
                 users.pop(user, None)
             else:
-                users[user] = effect.level
+                users[user] = level
             if users == (pl.get("users") or {}):
                 return False
             pl["users"] = users
             await self.gateway.put_state(room, POWER_LEVELS, pl)
-            log.info("set the level of %s in %s to %s", user, room, effect.level)
+            log.info("set the level of %s in %s to %s", user, room, level)
             return True
+
+    async def _level_after_lift(self, room: str, user: str, before: int | None) -> int | None:
+        """The level a member gets when a mute ends, from every feature's state now rather
+        than from the snapshot alone: the verified level if verification grants it now (a
+        member verified while muted can post; one revoked while muted cannot), otherwise a
+        level set by hand before the mute (the verified level in the snapshot is not one)."""
+        granted = await self.granted_level(room, user) if self.granted_level else None
+        manual = None if before == VERIFIED_POWER and self.granted_level else before
+        levels = [lv for lv in (manual, granted) if lv is not None]
+        return max(levels) if levels else None
 
     async def _lift(self, group: list[Effect]) -> None:
         failure = await self.carry_out(group)
@@ -349,13 +369,8 @@ class ModerationFeature:
             self.actions[Action.AUTO_UNMUTE if isinstance(first, SetPowerLevel)
                          else Action.UNBAN] += 1
             return
-        if failure.permanent:
-            log.error("gave up a timed lift (%s in %s): %s", type(failure.effect).__name__,
-                      getattr(failure.effect, "room_id", "?"), failure.describe())
-        else:
-            log.warning("timed lift delayed (%s); trying again on the next tick",
-                        failure.describe())
-            self._retry.append(list(failure.remaining))
+        log.error("gave up a timed lift (%s in %s): %s", type(failure.effect).__name__,
+                  getattr(failure.effect, "room_id", "?"), failure.describe())
 
     # helpers ----------------------------------------------------------------------------
     async def _finish(
@@ -382,6 +397,8 @@ class ModerationFeature:
             try:
                 await handler(ctx, args)
             except MatrixActionError as exc:
+                if is_transient(exc):
+                    raise
                 log.warning("moderation command in %s not done: %s", ctx.room_id, exc)
                 await ctx.reply("moderation.failed", error=_short(exc))
 

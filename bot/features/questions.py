@@ -19,7 +19,7 @@ from typing import Any
 from nio import RoomGetEventResponse
 
 from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from bot.matrix.gateway import MatrixActionError, MatrixGateway
+from bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
 from bot.web.metrics import Sample
 from common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
 from common.ids import EventID, RoomID, UserID
@@ -48,6 +48,7 @@ def no_flat_label(compound: Compound, user_id: UserID) -> str | None:
 
 class QuestionsFeature:
     name = "questions"
+    durable_tick = True  # the runtime runs tick() in a unit of work
 
     def __init__(
         self,
@@ -138,8 +139,10 @@ class QuestionsFeature:
     # ---- effects -----------------------------------------------------------------------------
     async def carry_out(self, effects: Iterable[Effect]) -> None:
         """Post flags (with the service's txn id, so a retry is deduplicated by the homeserver),
-        edit flags and post digests. A failure is logged and the rest go on: an unconfirmed
-        flag stays pending and the service offers it again after ``pending_retry``."""
+        edit flags and post digests. A refusal is logged and the rest go on; a passing failure
+        propagates and the caller's unit of work (event or tick) is rolled back and done
+        again. A flag claimed by a process that died stays pending and is offered again after
+        ``pending_retry``."""
         queue = list(effects)
         while queue:
             effect = queue.pop(0)
@@ -161,10 +164,13 @@ class QuestionsFeature:
                                                  txn_id=effect.txn_id)
                     log.info("question digest %s posted for station %s", effect.week,
                              effect.station_id)
-            except MatrixActionError as exc:
-                log.warning("could not carry out %s in %s: %s", type(effect).__name__,
-                            effect.room_id, exc.errcode or exc.status or "error")
-            except Exception:  # connection trouble or a bug: the other effects still go out
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the unit of work is rolled back and done again
+                if isinstance(exc, MatrixActionError):
+                    log.warning("could not carry out %s in %s: %s", type(effect).__name__,
+                                effect.room_id, exc.errcode or exc.status or "error")
+                    continue
                 log.exception("could not carry out %s in %s", type(effect).__name__,
                               effect.room_id)
 

@@ -43,7 +43,13 @@ from bot.commands.router import (
     Where,
     parse_args,
 )
-from bot.matrix.gateway import VERIFIED_POWER, MatrixActionError, MatrixGateway
+from bot.matrix.gateway import (
+    VERIFIED_POWER,
+    MatrixActionError,
+    MatrixGateway,
+    effect_cause,
+    is_transient,
+)
 from bot.runtime import DirectMessenger, EventEnv
 from bot.web.metrics import Sample
 from common.errors import DomainError
@@ -64,9 +70,8 @@ log = logging.getLogger(__name__)
 
 OFFICER_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
 POWER_LEVELS = "m.room.power_levels"
-ROOM_ACTIONS = frozenset({EffectKind.ADMIT, EffectKind.RESTRICT, EffectKind.KICK})
-MAX_RETRIES = 5  # ticks a room action is tried again after a passing failure
 PENDING_LIST_LIMIT = 100  # lines per compound in a !pending answer
+DUE_BATCH = 100  # members' due work per tick and unit of work
 
 MutedByModeration = Callable[[str, str], Awaitable[bool]]
 """Whether the moderation service holds a mute on (room, user): such a level stays."""
@@ -103,6 +108,7 @@ def _describe(exc: Exception) -> str:
 
 class VerificationFeature:
     name = "verification"
+    durable_tick = True  # the runtime runs tick() in a unit of work
 
     def __init__(
         self,
@@ -125,9 +131,6 @@ class VerificationFeature:
         self.prefix = prefix
         self.outcomes: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
-        # Room actions the homeserver could not take yet, with the tries so far: tried again
-        # on the next ticks (in memory only; a restart forgets them, a rejoin re-admits).
-        self._retry: list[tuple[Effect, int]] = []
 
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -154,33 +157,20 @@ class VerificationFeature:
             await self._direct_message(event, env.dm_user)
 
     async def tick(self, now: datetime) -> None:
-        """Retry room actions that failed for a passing reason, then the due work of every
-        compound with a room: reminders, notices, removals, adopted members' prompts."""
-        retry, self._retry = self._retry, []
-        for effect, tries in retry:
-            if await self._still_applies(effect):
-                await self._carry_out_one(effect, tries)
+        """The due work of every compound with a room: reminders, notices, removals, adopted
+        members' prompts. Claimed and carried out in the runtime's unit of work, so a crash
+        or a passing failure in between rolls the claim back and the work is done again,
+        with the same transaction ids (see ``Effect.cause``)."""
         compounds = [c for c in self.directory().compounds.values() if c.room_id]
         if compounds:
-            await self.carry_out(await self.service.due_work(compounds))
+            await self.carry_out(await self.service.due_work(compounds, limit=DUE_BATCH))
 
-    async def _still_applies(self, effect: Effect) -> bool:
-        """A delayed room action is retried only while the member is still in the state that
-        asked for it: no admitting someone revoked meanwhile, no kicking someone verified."""
-        compound = self.directory().compounds.get(effect.compound_id)
-        if compound is None:
-            return False
-        if effect.user_id is None:
-            return True
-        member = await self.service.state(compound, effect.user_id)
-        state = member.state if member is not None else None
-        if effect.kind is EffectKind.ADMIT:
-            return state is MemberState.VERIFIED
-        if effect.kind is EffectKind.RESTRICT:
-            return state is not MemberState.VERIFIED
-        if effect.kind is EffectKind.KICK:
-            return state is MemberState.REMOVED
-        return True
+    async def granted_level(self, compound: Compound, user: UserID) -> int | None:
+        """The level verification gives ``user`` in ``compound`` now: the verified level in
+        a mute-mode room, else none. Moderation asks when a mute ends."""
+        if compound.admission_mode is AdmissionMode.KNOCK:
+            return None
+        return VERIFIED_POWER if await self.service.is_verified(compound, user) else None
 
     async def metrics(self) -> list[Sample]:
         counts = await self.service.member_counts(list(self.directory().compounds.values()))
@@ -256,22 +246,23 @@ class VerificationFeature:
 
     # effects ----------------------------------------------------------------------------------
     async def carry_out(self, effects: Sequence[Effect]) -> None:
-        """Carry out each effect on its own; a failure is logged and does not stop the rest."""
+        """Carry out each effect on its own; a refusal is logged and does not stop the rest,
+        a passing failure propagates (the caller's unit of work is done again)."""
         for effect in effects:
-            await self._carry_out_one(effect, 0)
+            if effect.cause:
+                with effect_cause(effect.cause):
+                    await self._carry_out_one(effect)
+            else:
+                await self._carry_out_one(effect)
 
-    async def _carry_out_one(self, effect: Effect, tries: int) -> None:
+    async def _carry_out_one(self, effect: Effect) -> None:
         try:
             await self._one(effect)
         except Exception as exc:  # Matrix refusals and connection failures alike
+            if is_transient(exc):
+                raise
             self.failures[effect.kind.value] += 1
-            passing = not (isinstance(exc, MatrixActionError) and exc.permanent)
-            if effect.kind in ROOM_ACTIONS and passing and tries < MAX_RETRIES:
-                self._retry.append((effect, tries + 1))
-                log.warning("verification %s of %s in compound %d delayed (%s); trying "
-                            "again on the next tick", effect.kind.value, effect.user_id,
-                            effect.compound_id, _describe(exc))
-            elif isinstance(exc, MatrixActionError) or passing:
+            if isinstance(exc, MatrixActionError):
                 log.warning("verification %s of %s in compound %d not done: %s",
                             effect.kind.value, effect.user_id, effect.compound_id,
                             _describe(exc))
@@ -505,6 +496,8 @@ class VerificationFeature:
         try:
             await self.gateway.redact(ctx.room_id, ctx.event.event_id)
         except Exception as exc:  # the answer still goes out; the officer can remove it
+            if is_transient(exc):
+                raise
             log.warning("could not redact %s%s message %s in %s: %s", self.prefix, "verify",
                         ctx.event.event_id, ctx.room_id, _describe(exc))
 
@@ -524,6 +517,8 @@ class VerificationFeature:
         try:
             await self.gateway.send_text(room_id, body)
         except Exception as exc:
+            if is_transient(exc):
+                raise
             log.warning("could not send a verification message to %s: %s", room_id,
                         _describe(exc))
 

@@ -5,11 +5,16 @@ exceptions and nio's retries bounded."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import ClientError
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -22,6 +27,7 @@ from nio import (
     RoomVisibility,
     WhoamiResponse,
 )
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.config import MatrixConfig
 from common.ids import EventID, RoomID, UserID
@@ -51,6 +57,51 @@ class MatrixActionError(Exception):
         ``M_UNKNOWN`` is not among them: Synapse answers a passing 500 with it."""
         return self.errcode in ("M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE",
                                 "M_INVALID_PARAM", "M_UNSUPPORTED_ROOM_VERSION")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure may go away by itself (homeserver or database unreachable, a 5xx,
+    rate limits): the work that met it is rolled back and tried again, never dropped."""
+    if isinstance(exc, MatrixActionError):
+        return exc.errcode in (None, "M_LIMIT_EXCEEDED", "M_UNKNOWN")
+    if isinstance(exc, IntegrityError):
+        return False
+    return isinstance(exc, (DBAPIError, OSError, TimeoutError, ClientError))
+
+
+@dataclass
+class _Cause:
+    key: str
+    task: asyncio.Task[Any] | None
+    sent: dict[str, int] = field(default_factory=dict)
+
+
+_cause: ContextVar[_Cause | None] = ContextVar("linli_effect_cause", default=None)
+
+
+@contextmanager
+def effect_cause(key: str) -> Iterator[None]:
+    """Derive the transaction id of every message and redaction sent in this block from
+    ``key`` (an event id, or a periodic job's item such as ``unmute:42``) and the order of
+    sends to each room. Work done again after a crash or a failure sends the same
+    transaction ids, and the homeserver returns the first event instead of posting twice."""
+    token = _cause.set(_Cause(key, asyncio.current_task()))
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def txn_id_for(room_id: str) -> str:
+    """The next transaction id for a send to ``room_id``: derived from the current cause,
+    random outside one."""
+    cause = _cause.get()
+    if cause is None or cause.task is not asyncio.current_task():
+        return secrets.token_hex(12)
+    n = cause.sent.get(room_id, 0)
+    cause.sent[room_id] = n + 1
+    digest = hashlib.sha256(f"{cause.key}\x00{room_id}\x00{n}".encode()).hexdigest()
+    return "linli" + digest[:32]
 
 
 class RateLimited(MatrixActionError):
@@ -181,7 +232,7 @@ class MatrixGateway:
         event_type: str = "m.room.message",
     ) -> EventID:
         resp = await self.client.room_send(
-            room_id, event_type, content, tx_id=txn_id or secrets.token_hex(12),
+            room_id, event_type, content, tx_id=txn_id or txn_id_for(room_id),
             ignore_unverified_devices=True,
         )
         resp = _check(f"send to {room_id}", resp)
@@ -209,7 +260,8 @@ class MatrixGateway:
         return await self.send(room_id, content)
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None) -> None:
-        _check("redact", await self.client.room_redact(room_id, event_id, reason))
+        _check("redact", await self.client.room_redact(room_id, event_id, reason,
+                                                       tx_id=txn_id_for(room_id)))
 
     # membership ------------------------------------------------------------------------------
     async def join(self, room_id: str) -> RoomID:
@@ -333,14 +385,20 @@ class MatrixGateway:
         assert isinstance(resp, RoomCreateResponse)
         return RoomID(resp.room_id)
 
-    async def create_dm(self, user_id: str) -> RoomID:
+    async def create_dm(self, user_id: str, marker: tuple[str, str] | None = None) -> RoomID:
         """A direct room with a person. ``private_chat`` (not ``trusted_private_chat``) keeps the
-        invitee from becoming a co-creator in version 12 rooms."""
+        invitee from becoming a co-creator in version 12 rooms. ``marker`` (event type, user)
+        adds a state event naming the person, by which the room is recognised later."""
+        initial_state = []
+        if marker is not None:
+            initial_state.append({"type": marker[0], "state_key": "",
+                                  "content": {"user_id": marker[1]}})
         resp = await self.client.room_create(
             visibility=RoomVisibility.private,
             is_direct=True,
             preset=RoomPreset.private_chat,
             invite=[user_id],
+            initial_state=initial_state,
         )
         resp = _check("create direct room", resp)
         return RoomID(resp.room_id)

@@ -31,29 +31,26 @@ class BotStateRepository:
                 row.value = value
                 row.updated_at = self.clock.now()
 
-    async def claim_events(self, event_ids: Iterable[str]) -> set[str]:
-        """Record these event ids as handled and return the ones not seen before.
-
-        Two queries per sync batch, whatever its size: the at-most-once guarantee costs no
-        round trip per event.
-        """
+    async def done_events(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these event ids are handled already: one query per sync batch (per 500
+        ids), whatever its size."""
         ids = list(dict.fromkeys(event_ids))
-        if not ids:
-            return set()
-        fresh: set[str] = set()
-        async with self.db.transaction() as s:
+        done: set[str] = set()
+        async with self.db.session() as s:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
-                seen = set(
-                    (await s.scalars(
-                        select(HandledEventRow.event_id).where(HandledEventRow.event_id.in_(chunk))
-                    )).all()
-                )
-                new = [i for i in chunk if i not in seen]
-                now = self.clock.now()
-                s.add_all(HandledEventRow(event_id=i, handled_at=now) for i in new)
-                fresh.update(new)
-        return fresh
+                done.update((await s.scalars(
+                    select(HandledEventRow.event_id).where(HandledEventRow.event_id.in_(chunk))
+                )).all())
+        return done
+
+    async def mark_done(self, event_id: str) -> None:
+        """Record an event as handled. Called inside the event's unit of work, so the mark
+        commits with the decisions the event caused, and only after its effects were
+        carried out."""
+        async with self.db.transaction() as s:
+            if await s.get(HandledEventRow, event_id) is None:
+                s.add(HandledEventRow(event_id=event_id, handled_at=self.clock.now()))
 
     async def prune_events(self, older_than: timedelta) -> int:
         async with self.db.transaction() as s:

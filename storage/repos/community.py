@@ -13,7 +13,7 @@ from common.errors import Conflict, NotFound
 from common.ids import CompoundId, RoomID, StationId, UserID
 from community.model import AdmissionMode, Compound, Directory, Role, StaffGrant, Station
 from storage.db import Database
-from storage.tables.core import CompoundRow, StaffRow, StationRow
+from storage.tables.core import CompoundRow, DirectoryVersionRow, StaffRow, StationRow
 
 
 def _station(row: StationRow) -> Station:
@@ -58,6 +58,14 @@ class CommunityRepository:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+
+    async def directory_version(self) -> int:
+        """A number that changes whenever stations, compounds or staff change (triggers
+        raise it, whoever writes): one indexed row, cheap enough to read per sync batch."""
+        async with self.db.session() as s:
+            return int(await s.scalar(
+                select(DirectoryVersionRow.version).where(DirectoryVersionRow.id == 1)
+            ) or 0)
 
     async def load_directory(self, config_admins: Iterable[str] = ()) -> Directory:
         """Everything the bot needs per event, in three queries."""

@@ -60,6 +60,14 @@ class BotStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class DirectoryVersionRow(Base):
+    """One row: raised by triggers on every change to stations, compounds and staff."""
+
+    __tablename__ = "directory_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class HandledEventRow(Base):
     __tablename__ = "handled_events"
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)

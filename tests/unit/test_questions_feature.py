@@ -3,6 +3,8 @@ carries out effects, and the metrics query (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -51,12 +53,13 @@ class FakeGateway:
     sent: list[tuple[str, str, str | None]] = field(default_factory=list)
     edits: list[tuple[str, str, str]] = field(default_factory=list)
     fail_sends: int = 0
+    fail_with: str = "M_FORBIDDEN"
 
     async def send_text(self, room_id: str, body: str, html: str | None = None, *,
                         txn_id: str | None = None, **_: Any) -> EventID:
         if self.fail_sends:
             self.fail_sends -= 1
-            raise MatrixActionError("send", "M_UNKNOWN", "boom")
+            raise MatrixActionError("send", self.fail_with, "boom")
         self.sent.append((room_id, body, txn_id))
         return EventID(f"$sent{len(self.sent)}")
 
@@ -182,12 +185,24 @@ async def test_carry_out_posts_with_the_txn_id_follows_up_and_survives_failures(
         PostFlag(8, FlagLevel.FLAG, OFFICERS, "second", "linli-question-8-flag"),
         EditMessage(OFFICERS, EventID("$x"), "edited"),
     ])
-    # the first post failed (stays pending in the service); the rest still went out, and the
-    # edit that flag_posted returned was carried out too
+    # the first post was refused (stays pending in the service); the rest still went out,
+    # and the edit that flag_posted returned was carried out too
     assert gateway.sent == [(OFFICERS, "second", "linli-question-8-flag")]
     assert service.flags_posted == [(8, FlagLevel.FLAG, "$sent1")]
     assert gateway.edits == [(OFFICERS, "$x", "edited"),
                              (OFFICERS, "$sent1", "answered meanwhile")]
+
+
+async def test_a_passing_failure_propagates_so_the_unit_of_work_is_done_again() -> None:
+    gateway = FakeGateway(fail_sends=1, fail_with="M_UNKNOWN")
+    service = StubService()
+    feature = _feature(service, gateway, _directory())
+    with pytest.raises(MatrixActionError):
+        await feature.carry_out([
+            PostFlag(7, FlagLevel.FLAG, OFFICERS, "first", "linli-question-7-flag"),
+            PostFlag(8, FlagLevel.FLAG, OFFICERS, "second", "linli-question-8-flag"),
+        ])
+    assert gateway.sent == [] and service.flags_posted == []
 
 
 async def test_flag_then_answer_edits_the_flag_with_the_real_service(

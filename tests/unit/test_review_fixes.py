@@ -49,27 +49,3 @@ def test_which_of_the_bots_own_events_are_skipped(event: object, skipped: bool) 
 )
 def test_verify_errors_never_echo_a_name(error: DomainError, echo: bool) -> None:
     assert _safe_to_echo(error) is echo
-
-
-async def test_a_delayed_admit_is_dropped_once_the_member_is_no_longer_verified() -> None:
-    from bot.features.verification import VerificationFeature
-    from common.ids import CompoundId
-    from community.model import Compound, Directory
-    from verification.model import Effect, EffectKind, MemberState
-
-    compound = Compound(CompoundId(1), "meiyuan", "梅园", 1, RoomID("!r:hs"))  # type: ignore[arg-type]
-    states = {"@a:hs": MemberState.PENDING, "@b:hs": MemberState.VERIFIED,
-              "@c:hs": MemberState.VERIFIED}
-
-    class Service:
-        async def state(self, c: Compound, user: str) -> object:
-            return SimpleNamespace(state=states[user])
-
-    fake = SimpleNamespace(directory=lambda: Directory([], [compound], []), service=Service())
-    still = VerificationFeature._still_applies
-    admit_revoked = Effect(EffectKind.ADMIT, compound.id, UserID("@a:hs"))
-    admit_verified = Effect(EffectKind.ADMIT, compound.id, UserID("@b:hs"))
-    kick_verified = Effect(EffectKind.KICK, compound.id, UserID("@c:hs"))
-    assert await still(fake, admit_revoked) is False  # type: ignore[arg-type]
-    assert await still(fake, admit_verified) is True  # type: ignore[arg-type]
-    assert await still(fake, kick_verified) is False  # type: ignore[arg-type]

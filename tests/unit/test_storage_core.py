@@ -60,13 +60,17 @@ async def test_duplicates_are_refused_with_domain_errors(db: Database, clock: Fa
         await repo.compound("nope")
 
 
-async def test_claim_events_is_at_most_once(db: Database, clock: FakeClock) -> None:
+async def test_events_are_done_only_once_marked(db: Database, clock: FakeClock) -> None:
     repo = BotStateRepository(db, clock)
-    assert await repo.claim_events(["$a", "$b", "$a"]) == {"$a", "$b"}
-    assert await repo.claim_events(["$b", "$c"]) == {"$c"}
+    assert await repo.done_events(["$a", "$b", "$a"]) == set()
+    await repo.mark_done("$a")
+    await repo.mark_done("$a")  # marking twice is harmless
+    await repo.mark_done("$b")
+    assert await repo.done_events(["$a", "$b", "$c"]) == {"$a", "$b"}
     clock.advance(timedelta(days=8))
-    assert await repo.prune_events(timedelta(days=7)) == 3
-    assert await repo.claim_events(["$d"]) == {"$d"}
+    await repo.mark_done("$c")
+    assert await repo.prune_events(timedelta(days=7)) == 2
+    assert await repo.done_events(["$a", "$c"]) == {"$c"}
 
 
 async def test_bot_state_and_audit(db: Database, clock: FakeClock) -> None:
