@@ -657,9 +657,12 @@ class Bot:
         if room_id in self._unplaced:
             return None
         await self._refresh_directory(force=True)
-        await self._read_direct_marker(room_id)
         env = self.env_for(room_id)
         if env.compound or env.station or env.dm_user:
+            return env
+        await self._read_direct_marker(room_id)
+        env = self.env_for(room_id)
+        if env.dm_user:
             return env
         self._unplaced.add(room_id)
         log.info("events of room %s are not handled: it is no compound's, officers' or "

@@ -505,6 +505,22 @@ class DeliveryService:
         """Post at once to every target room through the same ledger (occurrence = now), so a
         notice is exactly-once too; returns the delivery report. Callers check permissions
         (see BulletinCommands.notice)."""
+        bulletin, occurrence = await self.create_notice(
+            target, text, created_by, station_id, mention_room
+        )
+        return await self.fan_out(bulletin, occurrence)
+
+    async def create_notice(
+        self,
+        target: Target,
+        text: Text,
+        created_by: str,
+        station_id: StationId | None,
+        mention_room: bool,
+    ) -> tuple[Bulletin, Occurrence]:
+        """Record a notice and its one occurrence (now), to fan out with ``fan_out``. Written
+        in the caller's unit of work, the notice exists exactly when the command that asked
+        for it is done; an occurrence not yet fanned out is finished by ``resume``."""
         now = self.clock.now()
         bulletin = await self.store.create_bulletin(
             kind=BulletinKind.NOTICE,
@@ -519,4 +535,4 @@ class DeliveryService:
             now=now,
         )
         occurrence = await self.store.create_notice_occurrence(bulletin.id, now, now)
-        return await self.fan_out(bulletin, occurrence)
+        return bulletin, occurrence

@@ -19,6 +19,7 @@ from broadcasts.model import (
     Bulletin,
     BulletinKind,
     CommandResult,
+    Occurrence,
     Reply,
     Report,
     Schedule,
@@ -379,3 +380,20 @@ class BulletinCommands:
         )
         log.info("urgent notice by %s sent", actor_or_system(actor))
         return CommandResult(lines=(), reports=tuple(reports))
+
+    async def prepare_notice(
+        self,
+        actor: UserID | None,
+        target_text: str,
+        text: str,
+        mention_room: bool = False,
+    ) -> tuple[Bulletin, Occurrence]:
+        """``!notice`` in two steps: record it now (in the command's unit of work), fan it
+        out with ``DeliveryService.fan_out`` once that has committed."""
+        target, notice_text, _ = self.check_notice(actor, target_text, text)
+        if self.delivery is None:
+            raise RuntimeError("urgent notices need a DeliveryService")
+        return await self.delivery.create_notice(
+            target, notice_text, actor_or_system(actor),
+            scope_station(target, self.directory()), mention_room,
+        )

@@ -129,6 +129,7 @@ class Database:
 
         On SQLite the unit takes the write lock at once (``BEGIN IMMEDIATE``): savepoints
         then nest inside it, and no other writer can slip in between its reads and writes.
+        On PostgreSQL a lock wait inside a unit gives up after 10 s (a passing failure).
         """
         outer = self.current_unit()
         if outer is not None:
@@ -137,6 +138,10 @@ class Database:
         async with self.sessions() as session, session.begin():
             if self.dialect == "sqlite":
                 await session.execute(text("BEGIN IMMEDIATE"))
+            elif self.dialect == "postgresql":
+                # Two units waiting on each other (a row lock here, an asyncio lock
+                # there) end in a passing error after 10 s instead of waiting forever.
+                await session.execute(text("SET LOCAL lock_timeout = '10s'"))
             unit = UnitOfWork(self, session, asyncio.current_task())
             token = _unit.set(unit)
             try:

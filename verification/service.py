@@ -127,6 +127,11 @@ class VerificationService:
                 notice_key=None, removal_reason=None, verified_at=base.verified_at or now,
             ), compound)
             return [Effect(EffectKind.ADMIT, compound.id, user_id)]
+        if (member is not None and member.state in _WAITING and member.adopted
+                and member.prompted_at is None):
+            # A member of an adopted room, seen joining in the room's history: asked by the
+            # rate-limited adopted prompts, not all at once here.
+            return []
         if member is not None and member.state in _WAITING and member.deadline:
             deadline = member.deadline
             await self._save(replace(member, prompted_at=member.prompted_at or now), compound)

@@ -27,7 +27,14 @@ from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited
 from bot.runtime import EventEnv
 from bot.web.metrics import Sample
 from broadcasts.delivery import BroadcastSettings, DeliveryService
-from broadcasts.model import CommandResult, DeliveryState, RenderedMessage, Report
+from broadcasts.model import (
+    Bulletin,
+    CommandResult,
+    DeliveryState,
+    Occurrence,
+    RenderedMessage,
+    Report,
+)
 from broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
 from broadcasts.ports import RateLimited as RateLimitedResult
 from broadcasts.render import render_lines, render_reply
@@ -261,20 +268,28 @@ class BroadcastsFeature:
         mention, text = split_mention(args["text"])
         target = args["target"]
         _, _, rooms = self.service.check_notice(ctx.sender, target, text)
+        # Recorded in the command's unit of work: the notice exists exactly when the command
+        # is done. The fan-out starts once that has committed (a crash in between leaves an
+        # open occurrence, which the next start resumes).
+        bulletin, occurrence = await self.service.prepare_notice(
+            ctx.sender, target, text, mention_room=mention
+        )
         await ctx.reply("broadcasts.notice.sending", count=rooms)
-        self._spawn(self._notice(ctx, target, text, mention), "broadcasts-notice")
+        self.repo.db.after_commit(lambda: self._spawn(
+            self._notice(ctx, bulletin, occurrence), "broadcasts-notice"
+        ))
 
-    async def _notice(self, ctx: CommandContext, target: str, text: str, mention: bool) -> None:
+    async def _notice(self, ctx: CommandContext, bulletin: Bulletin,
+                      occurrence: Occurrence) -> None:
         try:
-            result = await self.service.notice(ctx.sender, target, text, mention_room=mention)
-        except DomainError as exc:  # the directory changed since the check
-            await ctx.reply_text(ctx.t(exc.key, **exc.params))
-            return
+            reports = await self.delivery.fan_out(bulletin, occurrence)
         except Exception:
             ref = new_ref()
-            log.exception("urgent notice failed (ref: %s)", ref)
+            log.exception("urgent notice failed (ref: %s); the next start resumes it", ref)
             await ctx.reply("cmd.failed", ref=ref)
             return
+        log.info("urgent notice %s by %s sent", bulletin.id, ctx.sender)
+        result = CommandResult(lines=(), reports=tuple(reports))
         await self.post_reports(result.reports)
         if result.reports and ctx.room_id not in {r.room_id for r in result.reports}:
             # Sent from another station's officers' room (a district admin): answer there too.

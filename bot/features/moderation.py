@@ -20,7 +20,6 @@ from nio import RoomGetEventResponse
 
 from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from bot.matrix.gateway import (
-    VERIFIED_POWER,
     MatrixActionError,
     MatrixGateway,
     effect_cause,
@@ -353,14 +352,14 @@ class ModerationFeature:
             return True
 
     async def _level_after_lift(self, room: str, user: str, before: int | None) -> int | None:
-        """The level a member gets when a mute ends, from every feature's state now rather
-        than from the snapshot alone: the verified level if verification grants it now (a
-        member verified while muted can post; one revoked while muted cannot), otherwise a
-        level set by hand before the mute (the verified level in the snapshot is not one)."""
+        """The level a member gets when a mute ends: the level from before the mute, raised
+        to what verification grants now. A member verified while muted can post; and a mute
+        recorded again after a crash (whose snapshot holds the mute's own level) still ends
+        with the member able to post."""
         granted = await self.granted_level(room, user) if self.granted_level else None
-        manual = None if before == VERIFIED_POWER and self.granted_level else before
-        levels = [lv for lv in (manual, granted) if lv is not None]
-        return max(levels) if levels else None
+        if not granted:
+            return before
+        return granted if before is None else max(before, granted)
 
     async def _lift(self, group: list[Effect]) -> None:
         failure = await self.carry_out(group)

@@ -166,11 +166,16 @@ class VerificationFeature:
             await self.carry_out(await self.service.due_work(compounds, limit=DUE_BATCH))
 
     async def granted_level(self, compound: Compound, user: UserID) -> int | None:
-        """The level verification gives ``user`` in ``compound`` now: the verified level in
-        a mute-mode room, else none. Moderation asks when a mute ends."""
+        """What verification says of ``user``'s level in ``compound`` now, for moderation when
+        a mute ends: the verified level if verified, 0 if verification knows the member and
+        grants nothing (pending, revoked, removed), None if it has no say (a member it never
+        saw, or a knock-mode room, where members are let in rather than given a level)."""
         if compound.admission_mode is AdmissionMode.KNOCK:
             return None
-        return VERIFIED_POWER if await self.service.is_verified(compound, user) else None
+        member = await self.service.state(compound, user)
+        if member is None:
+            return None
+        return VERIFIED_POWER if member.state is MemberState.VERIFIED else 0
 
     async def metrics(self) -> list[Sample]:
         counts = await self.service.member_counts(list(self.directory().compounds.values()))

@@ -334,7 +334,20 @@ async def test_grace_expiry_reminds_then_kicks_with_a_reason_never_bans(
         await until(lambda: len([m for m in resident.messages(dm, w.bot)
                                  if "登记码" in m.body and "欢迎加入" in m.body]) >= 2,
                     WAIT, "a second prompt")
-        assert (await member_state(w, resident.user_id)).state is MemberState.PENDING
+        # The prompt goes out before the decision commits (effects first, then the unit of
+        # work): poll for the state.
+        await until(lambda: _state_is(w, resident.user_id, MemberState.PENDING), WAIT,
+                    "pending again")
+
+
+async def _deadline_is(w: World, user: str, deadline: Any) -> bool:
+    member = await member_state(w, user)
+    return member is not None and member.deadline == deadline
+
+
+async def _state_is(w: World, user: str, state: MemberState) -> bool:
+    member = await member_state(w, user)
+    return member is not None and member.state is state
 
 
 async def test_a_restart_in_the_grace_period_keeps_the_deadline(
@@ -427,7 +440,8 @@ async def test_officers_verify_revoke_extend_and_list_pending(
         before = (await member_state(w, second.user_id)).deadline
         ask = await officer.send(off, f"!extend {second.user_id} 48h")
         assert "延长至" in (await officer.wait_for_reply(off, ask, w.bot, WAIT)).body
-        assert (await member_state(w, second.user_id)).deadline == before + 48 * H
+        await until(lambda: _deadline_is(w, second.user_id, before + 48 * H), WAIT,
+                    "the new deadline committed")
 
         # Revoked: pending again, cannot post, told by DM.
         ask = await officer.send(off, f"!revoke {first.user_id}")

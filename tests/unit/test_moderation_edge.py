@@ -233,3 +233,29 @@ async def test_a_lift_the_server_refuses_for_good_is_not_retried() -> None:
     await moderation.tick(NOW)
     await moderation.tick(NOW)
     assert gateway.calls == []
+
+
+@pytest.mark.parametrize(
+    ("before", "granted", "after"),
+    [
+        (None, 1, 1),   # pending when muted, verified while muted: may post when it ends
+        (0, 1, 1),      # a mute recorded again after a crash: its snapshot is the mute level
+        (1, 1, 1),
+        (10, 1, 10),    # a level set by hand stays
+        (1, 0, 1),      # verification grants nothing: the level from before the mute
+        (None, None, None),
+    ],
+)
+async def test_the_level_after_a_mute_takes_verification_into_account(
+    before: int | None, granted: int | None, after: int | None,
+) -> None:
+    gateway = FakeGateway()
+    gateway.pl["users"][RES] = -1
+
+    async def granted_level(room_id: str, user_id: str) -> int | None:
+        return granted
+
+    moderation = feature(gateway)
+    moderation.granted_level = granted_level
+    await moderation.carry_out([SetPowerLevel(ROOM, RES, before, only_if_level=-1)])
+    assert gateway.pl["users"].get(RES) == after

@@ -3,12 +3,11 @@ carries out effects, and the metrics query (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from nio import RoomGetEventResponse
 
 from bot.features.questions import QuestionsFeature

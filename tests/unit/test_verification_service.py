@@ -281,6 +281,24 @@ async def test_adopted_members_are_asked_at_a_bounded_rate(
     assert not any(e.kind is EffectKind.RESTRICT for e in first + second)  # nobody muted
 
 
+async def test_joins_of_adopted_members_in_the_rooms_history_do_not_bypass_the_rate(
+    db: Database, clock: FakeClock
+) -> None:
+    """The bot sees the old members' joins in the room's history once the room is adopted:
+    they are asked by the bounded adopted prompts, not all at once by the join."""
+    w = await make_world(db, clock, settings={"verification": {"adopted_dm_per_minute": 1}})
+    users = [UserID(f"@m{i}:hs") for i in range(3)]
+    await w.service.adopt(w.compound, users)
+    for user in users:
+        assert await w.service.on_join(w.compound, user) == []
+    assert len(await w.service.due_work([w.compound])) == 1
+    # Once asked, a join (the member came back) prompts again with the same deadline.
+    members = [await w.repo.member(w.compound.id, u) for u in users]
+    asked = next(m.user_id for m in members if m is not None and m.prompted_at)
+    again = await w.service.on_join(w.compound, asked)
+    assert [e.key for e in again] == ["verification.dm.prompt"]
+
+
 async def test_moved_out_person_loses_verification_then_the_room(
     db: Database, clock: FakeClock
 ) -> None:
