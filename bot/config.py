@@ -136,7 +136,7 @@ class BotConfig(_Section):
     admins: list[str] = Field(default_factory=list)
     default_locale: str = "zh-CN"
     default_timezone: str = "Asia/Shanghai"
-    directory_refresh: Duration = timedelta(seconds=30)
+    directory_refresh: Duration = timedelta(seconds=5)
     tick_interval: Duration = timedelta(seconds=15)
 
     @field_validator("default_locale")

@@ -248,6 +248,9 @@ class VerificationFeature:
             event.room_id, self._t(compound.locale, result.reply_key, **result.reply_params)
         )
         await self.carry_out(result.effects)
+        # The reply holds a code and a full name: it does not stay on the homeserver
+        # (Synapse purges redacted content after redaction_retention_period).
+        await self._redact_quietly(event.room_id, event.event_id)
 
     # effects ----------------------------------------------------------------------------------
     async def carry_out(self, effects: Sequence[Effect]) -> None:
@@ -498,13 +501,18 @@ class VerificationFeature:
             await self._send_quietly(officers, report)
 
     async def _redact_command(self, ctx: CommandContext) -> None:
+        await self._redact_quietly(ctx.room_id, ctx.event.event_id)
+
+    async def _redact_quietly(self, room_id: str, event_id: str) -> None:
+        """Remove a message that holds a full name; a refusal is logged (an officer can
+        remove it by hand) and the rest goes on."""
         try:
-            await self.gateway.redact(ctx.room_id, ctx.event.event_id)
-        except Exception as exc:  # the answer still goes out; the officer can remove it
+            await self.gateway.redact(room_id, event_id)
+        except Exception as exc:
             if is_transient(exc):
                 raise
-            log.warning("could not redact %s%s message %s in %s: %s", self.prefix, "verify",
-                        ctx.event.event_id, ctx.room_id, _describe(exc))
+            log.warning("could not redact message %s in %s: %s", event_id, room_id,
+                        _describe(exc))
 
     # small helpers ----------------------------------------------------------------------------
     def _officers_room(self, compound: Compound) -> str | None:

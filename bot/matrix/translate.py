@@ -32,6 +32,15 @@ from common.ids import EventID, RoomID, UserID
 _MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?/]+)")
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """A content field that should be an object; anything else a client sent counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _at(event: Any) -> datetime:
     ts = (getattr(event, "server_timestamp", None)
           or (event.source or {}).get("origin_server_ts", 0))
@@ -52,8 +61,10 @@ def _mentions(content: dict[str, Any]) -> tuple[frozenset[UserID], bool]:
     room = False
     m = content.get("m.mentions")
     if isinstance(m, dict):
-        users.update(UserID(u) for u in m.get("user_ids", []) if isinstance(u, str))
-        room = bool(m.get("room"))
+        ids = m.get("user_ids")
+        if isinstance(ids, list):
+            users.update(UserID(u) for u in ids if isinstance(u, str))
+        room = m.get("room") is True
     html = content.get("formatted_body")
     if isinstance(html, str):
         users.update(
@@ -83,45 +94,54 @@ def translate(room_id: str, event: Event) -> ChatEvent | None:
         return None
     room = RoomID(room_id)
     at = _at(event)
-    content: dict[str, Any] = source.get("content", {}) or {}
+    content = _dict(source.get("content"))
 
     if isinstance(event, RoomMessageText | RoomMessageNotice | RoomMessageEmote):
-        relates = content.get("m.relates_to") or {}
-        if relates.get("rel_type") == "m.replace" and relates.get("event_id"):
-            new = content.get("m.new_content") or {}
-            return MessageEdited(room, event_id, sender, at, EventID(relates["event_id"]),
-                                 str(new.get("body", event.body)))
-        reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
-        thread_root = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+        # Every field below is the sender's to fill: a wrong shape counts as absent.
+        relates = _dict(content.get("m.relates_to"))
+        text = event.body if isinstance(event.body, str) else ""
+        edited = _str(relates.get("event_id"))
+        if relates.get("rel_type") == "m.replace" and edited:
+            new_body = _dict(content.get("m.new_content")).get("body")
+            return MessageEdited(room, event_id, sender, at, EventID(edited),
+                                 new_body if isinstance(new_body, str) else text)
+        reply_to = _str(_dict(relates.get("m.in_reply_to")).get("event_id"))
+        thread_root = edited if relates.get("rel_type") == "m.thread" else None
         mentions, room_mention = _mentions(content)
-        body = event.body if not reply_to else _strip_reply_fallback(event.body)
+        body = text if not reply_to else _strip_reply_fallback(text)
         return MessagePosted(
             room, event_id, sender, at, body=body,
-            html=(content.get("formatted_body")
-                  if isinstance(content.get("formatted_body"), str) else None),
+            html=_str(content.get("formatted_body")),
             reply_to=EventID(reply_to) if reply_to else None,
             thread_root=EventID(thread_root) if thread_root else None,
             mentions=mentions, room_mention=room_mention,
             is_notice=isinstance(event, RoomMessageNotice),
         )
     if isinstance(event, ReactionEvent):
-        return ReactionAdded(room, event_id, sender, at, EventID(event.reacts_to), event.key)
+        target, key = _str(event.reacts_to), _str(event.key)
+        if target is None or key is None:
+            return None
+        return ReactionAdded(room, event_id, sender, at, EventID(target), key)
     if isinstance(event, RedactionEvent):
-        return Redacted(room, event_id, sender, at, EventID(event.redacts), event.reason)
+        if _str(event.redacts) is None:
+            return None
+        return Redacted(room, event_id, sender, at, EventID(event.redacts),
+                        _str(event.reason))
     if (isinstance(event, UnknownEvent | UnknownBadEvent)
             and source.get("type") == "m.room.redaction"):
         # Room versions 11+ carry ``redacts`` in the content.
-        target = content.get("redacts") or source.get("redacts")
+        target = _str(content.get("redacts")) or _str(source.get("redacts"))
         if target:
-            return Redacted(room, event_id, sender, at, EventID(target), content.get("reason"))
+            return Redacted(room, event_id, sender, at, EventID(target),
+                            _str(content.get("reason")))
         return None
     if isinstance(event, RoomMemberEvent):
-        membership = _membership(event.membership)
-        if membership is None:
+        membership = _membership(_str(event.membership))
+        if membership is None or _str(event.state_key) is None:
             return None
         return MembershipChanged(
             room, event_id, sender, at, user_id=UserID(event.state_key), membership=membership,
-            prev_membership=_membership(event.prev_membership),
-            reason=event.content.get("reason"),
+            prev_membership=_membership(_str(event.prev_membership)),
+            reason=_str(_dict(event.content).get("reason")),
         )
     return None

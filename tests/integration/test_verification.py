@@ -235,14 +235,22 @@ async def joined_and_prompted(w: World, person: Person) -> str:
     dm = await dm_room(w, person)
     await wait_for_text(person, dm, w.bot, "登记码", "梅园小区")
     assert await cannot_post(person, w.room)
+    # The prompt goes out just before the join's unit of work commits.
+    await until(lambda: member_state(w, person.user_id), WAIT, "the member recorded")
     return dm
 
 
 async def verify_by_dm(w: World, person: Person, dm: str, ref: str, name: str) -> str:
-    reply = await next_message(person, dm, w.bot, person.send(dm, f"{w.code(ref)} {name}"),
-                               "the answer to a correct pair")
+    sent: list[str] = []
+
+    async def send() -> None:
+        sent.append(await person.send(dm, f"{w.code(ref)} {name}"))
+
+    reply = await next_message(person, dm, w.bot, send(), "the answer to a correct pair")
     assert "验证成功" in reply
     await until(lambda: can_post(person, w.room), WAIT, "the verified member may post")
+    # The code and the name do not stay on the homeserver.
+    await until(lambda: _redacted(person, dm, sent[0]), WAIT, "the reply redacted")
     return reply
 
 
@@ -253,7 +261,9 @@ async def test_join_prompt_wrong_pairs_then_verified_posts_and_is_welcomed(
     officer, resident = await people("officer"), await people("resident")
     async with world(synapse, bot_account, officer, tmp_path) as w:
         dm = await joined_and_prompted(w, resident)
-        assert (await member_state(w, resident.user_id)).state is MemberState.PENDING
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, resident.user_id, MemberState.PENDING), WAIT,
+                    "pending")
 
         wrong_code = await next_message(resident, dm, w.bot,
                                         resident.send(dm, "7K3M-9QXZ 李明华"), "wrong code")
@@ -268,7 +278,9 @@ async def test_join_prompt_wrong_pairs_then_verified_posts_and_is_welcomed(
         assert "1栋1单元" in reply and "李*" in reply and "李明华" not in reply
         welcome = await wait_for_text(officer, w.room, w.bot, "欢迎新邻居", resident.user_id)
         assert "1栋1单元 李*" in welcome and "李明华" not in welcome and "101室" not in welcome
-        assert (await member_state(w, resident.user_id)).state is MemberState.VERIFIED
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, resident.user_id, MemberState.VERIFIED), WAIT,
+                    "verified")
         # The questions feature gets the flat, never the name.
         assert w.compound is not None
         flat = await w.feature.flat_label(w.compound, UserID(resident.user_id))
@@ -305,7 +317,9 @@ async def test_five_failures_lock_the_account_and_the_officers_are_told(
                                    resident.send(dm, f"{w.code('1-1-102')} 张建国"), "answer")
         assert "尝试次数过多" in still
         assert await cannot_post(resident, w.room)
-        assert (await member_state(w, resident.user_id)).state is MemberState.LOCKED
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, resident.user_id, MemberState.LOCKED), WAIT,
+                    "locked")
 
 
 async def test_grace_expiry_reminds_then_kicks_with_a_reason_never_bans(
@@ -365,7 +379,7 @@ async def test_a_restart_in_the_grace_period_keeps_the_deadline(
     app = await start_bot(config, clock)
     try:
         w.app = app
-        assert (await member_state(w, resident.user_id)).deadline == deadline
+        await until(lambda: _deadline_is(w, resident.user_id, deadline), WAIT, "the deadline")
         await app.bot.run_due()  # (the tick loop may have done this work at start already)
         reminder = await wait_for_text(resident, dm, w.bot, "提醒")
         assert "还剩 1小时" in reminder  # the deadline from before the restart
@@ -448,7 +462,9 @@ async def test_officers_verify_revoke_extend_and_list_pending(
         assert "撤销" in (await officer.wait_for_reply(off, ask, w.bot, WAIT)).body
         await until(lambda: cannot_post(first, w.room), WAIT, "the revoked member muted")
         await wait_for_text(first, dm1, w.bot, "撤销了您")
-        assert (await member_state(w, first.user_id)).state is MemberState.PENDING
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, first.user_id, MemberState.PENDING), WAIT,
+                    "pending")
 
         # In the compound room: the name is removed at once, the answer masked, the
         # officers' room keeps the record.
@@ -503,7 +519,9 @@ async def test_verifying_never_lifts_a_mute_the_bot_did_not_impose_for_verificat
         users = (await w.app.gateway.state_event(w.room, "m.room.power_levels"))["users"]
         assert users[muted.user_id] == 0 and users[by_hand.user_id] == -1
         assert await cannot_post(muted, w.room) and await cannot_post(by_hand, w.room)
-        assert (await member_state(w, muted.user_id)).state is MemberState.VERIFIED
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, muted.user_id, MemberState.VERIFIED), WAIT,
+                    "verified")
 
 
 async def test_household_cap_refuses_one_too_many(
@@ -521,7 +539,9 @@ async def test_household_cap_refuses_one_too_many(
         assert "每户上限" in reply
         await wait_for_text(officer, w.officers_room, w.bot, "【超出户上限】", second.user_id)
         assert await cannot_post(second, w.room)
-        assert (await member_state(w, second.user_id)).state is MemberState.PENDING
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, second.user_id, MemberState.PENDING), WAIT,
+                    "pending")
 
 
 async def test_adopted_room_members_keep_speaking_and_are_asked_at_a_bounded_rate(
@@ -588,7 +608,9 @@ async def test_a_moved_out_person_loses_verification_then_the_room(
         content = await until(lambda: removed(officer, w.room, resident.user_id), WAIT,
                               "the removal")
         assert "迁出" in content.get("reason", "")
-        assert (await member_state(w, resident.user_id)).state is MemberState.REMOVED
+        # Effects go out before their unit of work commits: poll for the state.
+        await until(lambda: _state_is(w, resident.user_id, MemberState.REMOVED), WAIT,
+                    "removed")
 
 
 async def test_no_plaintext_personal_data_in_the_databases_or_the_logs() -> None:
