@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps lint bench clean
+.PHONY: demo test install system-deps lint bench clean crash-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache
+
+# The kill -9 crash test alone, with more rounds than `make test` runs, its table shown.
+ROUNDS ?= 20
+crash-test: install
+	LINLI_CRASH_ROUNDS=$(ROUNDS) $(BIN)/python -m pytest -p no:cacheprovider -s tests/integration/test_crash.py
