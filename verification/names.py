@@ -36,8 +36,14 @@ def normalise_name(text: str) -> str:
     return value.casefold()
 
 
+def dotless_name(text: str) -> str:
+    """The comparison form without the middle dot: a phone keyboard has none, and residents
+    type 叶西卓玛 for 叶西·卓玛."""
+    return normalise_name(text).replace(NAME_DOT, "")
+
+
 def names_match(a: str, b: str) -> bool:
-    na, nb = normalise_name(a), normalise_name(b)
+    na, nb = dotless_name(a), dotless_name(b)
     return bool(na) and na == nb
 
 

@@ -98,6 +98,21 @@ class UsageError(Exception):
 
 
 _TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+_HEAD = re.compile(r"(\S+)\s*(.*)\Z", re.S)
+_FULL_WIDTH = {"!": "！", "/": "／", "#": "＃", ".": "．"}
+
+
+def split_command(body: str, prefix: str) -> tuple[str, str] | None:
+    """The command name (lower case) and the text after it, or None if ``body`` is no
+    command. The full-width form of the prefix, which Chinese input methods type by default
+    (``！help``), counts too, and any Unicode space separates the words (U+3000 included)."""
+    text = body.strip()
+    for p in (prefix, _FULL_WIDTH.get(prefix)):
+        if p and text.startswith(p) and len(text) > len(p) and not text[len(p)].isspace():
+            m = _HEAD.match(text[len(p):])
+            if m:
+                return m.group(1).lower(), m.group(2)
+    return None
 
 
 def parse_args(command: Command, text: str) -> dict[str, Any]:
@@ -164,11 +179,7 @@ class Router:
                 self.commands[name] = cmd
 
     def is_command(self, body: str) -> bool:
-        return (
-            body.startswith(self.prefix)
-            and len(body) > len(self.prefix)
-            and not body[len(self.prefix)].isspace()
-        )
+        return split_command(body, self.prefix) is not None
 
     def allowed(self, cmd: Command, ctx: CommandContext) -> bool:
         return bool(cmd.roles & ctx.roles)
@@ -193,11 +204,10 @@ class Router:
 
     async def dispatch(self, ctx: CommandContext) -> bool:
         """Run the command in ``ctx.event``; returns False if the text was no command."""
-        body = ctx.event.body.strip()
-        if not self.is_command(body):
+        split = split_command(ctx.event.body, self.prefix)
+        if split is None:
             return False
-        head, _, rest = body[len(self.prefix):].partition(" ")
-        name = head.lower()
+        name, rest = split
         cmd = self.commands.get(name)
         started = time.monotonic()
         if cmd is None:

@@ -42,6 +42,7 @@ from bot.commands.router import (
     UsageError,
     Where,
     parse_args,
+    split_command,
 )
 from bot.matrix.gateway import (
     VERIFIED_POWER,
@@ -372,7 +373,7 @@ class VerificationFeature:
         """``!verify @user FLAT NAME``. The message holds a full name: it is redacted
         whatever happens, and only the masked result is shown."""
         try:
-            _, _, rest = ctx.event.body.strip().partition(" ")
+            _, rest = split_command(ctx.event.body, self.prefix) or ("", "")
             typed = parse_args(Command("verify", self.cmd_verify, "", args=_VERIFY_ARGS), rest)
             user: UserID = typed["user"]
             compound, flat = await self._compound_for(ctx, user, flat=typed["flat"])

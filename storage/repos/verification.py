@@ -50,7 +50,7 @@ from verification.model import (
     RegistryRecord,
     UnenrolledUnit,
 )
-from verification.names import FlatRef, normalise_name
+from verification.names import NAME_DOT, FlatRef, dotless_name, normalise_name
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,22 @@ class VerificationRepository:
                 PersonRow.household_id == household_id, PersonRow.name_hash.in_(hashes),
                 PersonRow.status == PersonStatus.ACTIVE.value,
             ))
-        return self._person(row) if row else None
+            if row is not None:
+                return self._person(row)
+            # The keyed hash holds the name with its middle dot; typed without one (phone
+            # keyboards have none), compare with the household's few people decrypted.
+            loose = dotless_name(name)
+            if loose == norm:
+                candidates = (await s.scalars(select(PersonRow).where(
+                    PersonRow.household_id == household_id,
+                    PersonRow.status == PersonStatus.ACTIVE.value,
+                ))).all()
+                found = [r for r in candidates
+                         if NAME_DOT in (n := normalise_name(self.protector.decrypt(r.name_enc)))
+                         and n.replace(NAME_DOT, "") == loose]
+                if len(found) == 1:
+                    return self._person(found[0])
+        return None
 
     async def person(self, person_id: PersonId) -> Person | None:
         async with self.db.session() as s:

@@ -75,6 +75,23 @@ async def test_typed_arguments() -> None:
     assert calls[-1]["user"] == "@b:hs" and calls[-1]["reason"] is None
 
 
+@pytest.mark.parametrize("body", [
+    "！extend @a:hs 48h",            # the prefix Chinese input methods type
+    "!extend\u3000@a:hs\u300048h",  # ideographic spaces between the words
+    "  !EXTEND  @a:hs\t48h ",
+])
+async def test_full_width_prefix_and_any_space(body: str) -> None:
+    calls: list[dict[str, Any]] = []
+    assert await make_router(calls).dispatch(ctx_for(body, OFFICER_ONLY, []))
+    assert calls == [{"user": "@a:hs", "duration": timedelta(hours=48), "reason": None}]
+
+
+def test_what_is_no_command() -> None:
+    router = make_router([])
+    for body in ("! extend", "！", "extend", "!", "？help"):
+        assert not router.is_command(body), body
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

@@ -52,6 +52,19 @@ async def test_join_prompt_then_correct_pair_verifies_and_welcomes(
 
 
 @pytest.mark.parametrize(
+    "typed", ["叶西卓玛", "叶西・卓玛", "叶西.卓玛", " 叶西 卓玛 ", "叶西•卓玛"],
+)
+async def test_a_name_matches_with_any_middle_dot_or_none(
+    db: Database, clock: FakeClock, typed: str
+) -> None:
+    w = await make_world(db, clock)
+    codes = await with_registry(w)
+    await w.service.on_join(w.compound, ALICE)
+    result = await w.service.attempt(w.compound, ALICE, f"{codes['3-2-302']} {typed}")
+    assert result.outcome is AttemptOutcome.VERIFIED
+
+
+@pytest.mark.parametrize(
     ("flat", "name"),
     [("3-2-301", "王芳"),      # right code, name of another household
      ("3-2-301", "张卫"),      # right code, wrong name
