@@ -88,6 +88,10 @@ def core_metrics(bot: Bot) -> MetricSource:
             Sample("linli_compounds", len(directory.compounds), "Compounds"),
             Sample("linli_syncs_total", bot.stats.syncs, "Successful syncs", "counter"),
             Sample("linli_sync_failures_total", bot.stats.failures, "Failed syncs", "counter"),
+            Sample("linli_handling_retries_total", bot.stats.handling_failures,
+                   "Sync batches rolled back by a passing failure and handled again", "counter"),
+            Sample("linli_events_given_up_total", bot.stats.events_given_up,
+                   "Events left after failing every attempt (see the log's ref)", "counter"),
             Sample("linli_events_handled_total", bot.stats.events_handled,
                    "Matrix events handled", "counter"),
             Sample("linli_sync_lag_seconds", -1 if lag is None else lag,
@@ -195,6 +199,7 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
         granted_level=granted_level,
     ))
     bot.add_feature(verification_feature)
+    bot.resident_home = verification.member_compound
     # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
     enrolment = EnrolmentTracker(verification, clock)
     snapshot_repo = SnapshotRepository(db, clock)

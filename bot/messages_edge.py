@@ -1,6 +1,20 @@
 """Messages of the edge itself: command router, help, status, rooms."""
 
 MESSAGES: dict[str, dict[str, str]] = {
+    "dm.invite.hello": {
+        "zh-CN": "您好，我是本小区邻里群的机器人。这里可以直接给我写信。"
+                 "如需实名验证，请发送联系卡上的登记码和您的姓名，例如：ABCD-EFGH 张三。",
+        "en": "Hello, I am the bot of your compound's room. You can write to me here. To "
+              "verify, send the code on your contact card and your name, e.g. ABCD-EFGH Zhang "
+              "San.",
+    },
+    "dm.invite.encrypted": {
+        "zh-CN": "这个聊天是端到端加密的，机器人读不到这里的消息。"
+                 "请在机器人发给您的那个私聊（未加密）里回复，刚刚已在那里给您发了一条消息。",
+        "en": "This chat is end-to-end encrypted, so the bot cannot read messages here. Please "
+              "write in the bot's own direct chat with you (not encrypted): it has just sent "
+              "you a message there.",
+    },
     "cmd.unknown": {
         "zh-CN": "没有 {name} 这个命令。发送 {help} 查看可用的命令。",
         "en": "There is no command {name}. Send {help} to see the commands you can use.",

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -43,7 +43,7 @@ from bot.matrix.translate import translate
 from common.clock import Clock
 from common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
 from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID
+from common.ids import CompoundId, EventID, RoomID, UserID
 from community.model import Compound, Directory, Station
 from storage.db import Database
 from storage.repos.audit import AuditRepository
@@ -86,6 +86,9 @@ class Feature(Protocol):
 DM_MARKER = "org.linli.direct"
 """State event the bot puts in each direct room it opens, naming the person: a room whose
 record was lost (a crash between opening it and committing) is recognised, not opened twice."""
+
+DM_INVITES_PER_DAY = 3
+"""Direct chats a resident may open with the bot per day (each one is joined and answered)."""
 
 MAX_EVENT_ATTEMPTS = 12
 """Times one event is tried before it is logged as failed and left: passing failures are
@@ -137,16 +140,21 @@ class DirectMessenger:
         return self.by_room.get(room_id)
 
     async def remember(self, user_id: str, room_id: str) -> None:
-        """Record a direct room found again by its marker (see ``DM_MARKER``)."""
+        """Make ``room_id`` the room the bot writes to ``user_id`` in (a direct chat the
+        person opened). Messages in their earlier direct rooms are still placed."""
         if self.rooms.get(user_id) == room_id:
             return
         await self.repo.set(user_id, room_id)
         self._adopt(user_id, room_id)
 
+    async def recognise(self, user_id: str, room_id: str) -> None:
+        """A direct room found by its marker (see ``DM_MARKER``): its messages are placed;
+        it becomes the room the bot writes in only if the person has none yet."""
+        self.by_room[room_id] = UserID(user_id)
+        if user_id not in self.rooms:
+            await self.remember(user_id, room_id)
+
     def _adopt(self, user_id: str, room_id: str) -> None:
-        old = self.rooms.get(user_id)
-        if old:
-            self.by_room.pop(old, None)
         self.rooms[user_id] = room_id
         self.by_room[room_id] = UserID(user_id)
 
@@ -184,7 +192,9 @@ class SyncStats:
     last_sync_monotonic: float | None = None
     syncs: int = 0
     events_handled: int = 0
-    failures: int = 0
+    failures: int = 0  # syncs that failed
+    handling_failures: int = 0  # sync batches rolled back by a passing failure, retried
+    events_given_up: int = 0  # events left after MAX_EVENT_ATTEMPTS or a bug outside features
     connected: bool = False
     handler_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -233,6 +243,9 @@ class Bot:
         self.fatal: BaseException | None = None
         self._attempts: dict[str, int] = {}  # event id -> failed attempts (passing failures)
         self._unplaced: set[str] = set()  # rooms logged once as having no home
+        self._dm_invites: dict[str, list[float]] = {}  # resident -> direct chats accepted
+        # Where a resident is a member (verification's view), for direct chats they open.
+        self.resident_home: Callable[[UserID], Awaitable[CompoundId | None]] | None = None
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)
@@ -398,7 +411,7 @@ class Bot:
                 # Nothing of the failed event was kept; the batch is fetched again from the
                 # stored token and handled from that event on.
                 processing_failures += 1
-                self.stats.failures += 1
+                self.stats.handling_failures += 1
                 delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
                             0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
                 if is_transient(exc):
@@ -536,6 +549,7 @@ class Bot:
                 self._attempts[event_id] = attempts
                 raise
             self._attempts.pop(event_id, None)
+            self.stats.events_given_up += 1
             log.error("gave up on event %s in %s after %d attempts (ref: %s): %s", event_id,
                       room_id, attempts, new_ref(), _describe(exc),
                       exc_info=not is_transient(exc))
@@ -556,7 +570,7 @@ class Bot:
                 user = (source.get("content") or {}).get("user_id")
                 if isinstance(user, str) and user:
                     async with self.db.unit_of_work():
-                        await self.dms.remember(user, room_id)
+                        await self.dms.recognise(user, room_id)
                     log.info("found the direct room %s of %s by its marker", room_id, user)
                 return
 
@@ -584,11 +598,12 @@ class Bot:
     async def _handle_invites(self, response: SyncResponse) -> None:
         me = self.gateway.user_id
         for room_id, info in response.rooms.invite.items():
-            inviter = None
+            inviter, is_direct = None, False
             for ev in info.invite_state:
                 if (isinstance(ev, InviteMemberEvent) and ev.state_key == me
                         and ev.membership == "invite"):
                     inviter = ev.sender
+                    is_direct = (ev.content or {}).get("is_direct") is True
             if inviter is None:
                 continue
             directory = self.directory.current
@@ -603,12 +618,62 @@ class Bot:
                     log.info("joined %s on the invitation of %s", room_id, inviter)
                 except MatrixActionError as exc:
                     log.warning("could not join %s: %s", room_id, exc)
+            elif is_direct and await self._resident_direct_chat(room_id, UserID(inviter)):
+                continue
             else:
                 log.info("refused an invitation to %s from %s, who is not staff", room_id, inviter)
                 try:
                     await self.gateway.leave(room_id)
                 except MatrixActionError as exc:
                     log.warning("could not refuse the invitation to %s: %s", room_id, exc)
+
+    async def _resident_direct_chat(self, room_id: str, inviter: UserID) -> bool:
+        """A resident opened a direct chat with the bot (closed the bot's DM, or started one
+        from its profile). Accepted from members of managed compound rooms only, at most
+        ``DM_INVITES_PER_DAY`` a day each. An encrypted chat cannot be read: the bot says so
+        there in plain text and writes to the person in its own, unencrypted direct room.
+        Done in a unit of work with transaction ids derived from the room, so an invitation
+        seen again after a crash repeats nothing."""
+        if self.resident_home is None:
+            return False
+        compound_id = await self.resident_home(inviter)
+        compound = self.directory.current.compounds.get(compound_id) if compound_id else None
+        if compound is None:
+            return False
+        now = time.monotonic()
+        recent = [t for t in self._dm_invites.get(inviter, []) if now - t < 86400]
+        if len(recent) >= DM_INVITES_PER_DAY:
+            log.warning("refused a direct chat from %s: %d accepted in the last day",
+                        inviter, len(recent))
+            return False
+        self._dm_invites[inviter] = [*recent, now]
+        locale = compound.locale
+        async with self.db.unit_of_work():
+            with effect_cause(f"direct-chat:{room_id}"):
+                await self.gateway.join(room_id)
+                self.joined_rooms.add(room_id)
+                if await self._encrypted(room_id):
+                    await self.gateway.send_text(
+                        room_id, self.translator.render(locale, "dm.invite.encrypted"))
+                    await self.dms.send(inviter, self.translator.render(locale,
+                                                                         "dm.invite.hello"))
+                    log.info("joined the encrypted direct chat %s of %s and pointed them to "
+                             "the bot's own", room_id, inviter)
+                else:
+                    await self.dms.remember(inviter, room_id)
+                    await self.gateway.send_text(
+                        room_id, self.translator.render(locale, "dm.invite.hello"))
+                    log.info("joined the direct chat %s that %s opened", room_id, inviter)
+        return True
+
+    async def _encrypted(self, room_id: str) -> bool:
+        try:
+            await self.gateway.state_event(room_id, "m.room.encryption")
+        except MatrixActionError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return False
+            raise
+        return True
 
     def _handle_leaves(self, response: SyncResponse) -> None:
         managed = self.directory.current.managed_room_ids()
@@ -678,7 +743,7 @@ class Bot:
             return
         user = content.get("user_id")
         if isinstance(user, str) and user:
-            await self.dms.remember(user, room_id)
+            await self.dms.recognise(user, room_id)
 
     async def dispatch(self, event: ChatEvent) -> None:
         if self._from_bot(event):

@@ -204,6 +204,15 @@ class VerificationService:
         link = await self.repo.link_of_user(user_id)
         return link.compound_id if link else None
 
+    async def member_compound(self, user_id: UserID) -> CompoundId | None:
+        """A compound whose room this account is a member of, as verification knows it
+        (verified there, or waiting to verify), or None."""
+        linked = await self.linked_compound(user_id)
+        if linked is not None:
+            return linked
+        waiting = await self.repo.waiting_memberships(user_id)
+        return waiting[0].compound_id if waiting else None
+
     async def flat_label(self, compound: Compound, user_id: UserID) -> str | None:
         """A verified member's flat ("3栋2单元301室"), never a name; None if not verified."""
         household = await self.repo.household_of_member(compound.id, user_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import ErrorResponse, RoomGetEventResponse, RoomGetStateEventResponse
+from nio import ErrorResponse, RoomGetEventResponse, RoomGetStateEventResponse, RoomPreset
 
 from bot.app import App
 from bot.config import Config
@@ -633,3 +633,45 @@ async def test_no_plaintext_personal_data_in_the_databases_or_the_logs() -> None
     # ... and none of the residents' data.
     for secret in secrets:
         assert secret not in text, "plaintext personal data in the log"
+
+
+async def test_residents_may_open_a_direct_chat_with_the_bot_and_strangers_may_not(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    officer, resident = await people("officer"), await people("resident")
+    stranger = await people("stranger")
+    async with world(synapse, bot_account, officer, tmp_path) as w:
+        await joined_and_prompted(w, resident)
+        # The resident closed the bot's chat and opens one of their own from its profile.
+        resp = await resident.client.room_create(is_direct=True, invite=[w.bot],
+                                                 preset=RoomPreset.private_chat)
+        own = resp.room_id
+        hello = await wait_for_text(resident, own, w.bot, "登记码")
+        assert "ABCD-EFGH" in hello
+        reply = await next_message(resident, own, w.bot,
+                                   resident.send(own, f"{w.code('1-1-101')} 李明华"), "answer")
+        assert "验证成功" in reply
+        await until(lambda: can_post(resident, w.room), WAIT, "the verified member may post")
+
+        # An encrypted chat (Element's default) cannot be read: said there in plain text,
+        # and the bot writes to the person in its own, unencrypted room.
+        resp = await resident.client.room_create(
+            is_direct=True, invite=[w.bot], preset=RoomPreset.private_chat,
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+        )
+        notice = await wait_for_text(resident, resp.room_id, w.bot, "端到端加密")
+        assert "未加密" in notice
+        assert w.app.bot.dms.rooms[resident.user_id] == own  # the readable room stays
+
+        # Someone who is in no compound room is refused.
+        resp = await stranger.client.room_create(is_direct=True, invite=[w.bot],
+                                                 preset=RoomPreset.private_chat)
+
+        async def refused() -> bool:
+            state = await stranger.client.room_get_state_event(
+                resp.room_id, "m.room.member", w.bot)
+            return (isinstance(state, RoomGetStateEventResponse)
+                    and state.content.get("membership") == "leave")
+
+        await until(refused, WAIT, "the stranger's invitation refused")
