@@ -1,4 +1,6 @@
-"""Storage figures: the at-most-once ledger per sync batch and the directory load, on SQLite."""
+"""Storage figures, on SQLite: what the event path costs per sync batch and per event (the
+done-events look-up, one unit of work per event with its done-mark, the directory version
+read), and the directory load."""
 
 from __future__ import annotations
 
@@ -20,13 +22,17 @@ async def main() -> None:
     clock = SystemClock()
     state = BotStateRepository(db, clock)
     for batch in (10, 100, 1000):
+        ids = [f"$b{batch}e{i}" for i in range(batch)]
         started = time.perf_counter()
-        rounds = 20
-        for r in range(rounds):
-            await state.claim_events(f"$b{batch}r{r}e{i}" for i in range(batch))
-        per_batch = (time.perf_counter() - started) / rounds
-        print(f"claim_events: batch of {batch:>4}: {per_batch * 1000:7.2f} ms "
-              f"({per_batch / batch * 1e6:6.1f} µs/event)")
+        await state.done_events(ids)
+        lookup = time.perf_counter() - started
+        started = time.perf_counter()
+        for event_id in ids:
+            async with db.unit_of_work():
+                await state.mark_done(event_id)
+        per_event = (time.perf_counter() - started) / batch
+        print(f"batch of {batch:>4}: done-events look-up {lookup * 1000:7.2f} ms; "
+              f"unit of work with done-mark {per_event * 1e3:6.2f} ms/event")
 
     repo = CommunityRepository(db, clock)
     for s in range(40):
@@ -42,6 +48,11 @@ async def main() -> None:
     directory = await repo.load_directory()
     print(f"directory: loaded {len(directory.compounds)} compounds in "
           f"{(time.perf_counter() - started) * 1000:.1f} ms (three queries)")
+    started = time.perf_counter()
+    for _ in range(1000):
+        await repo.directory_version()
+    print(f"directory version: {(time.perf_counter() - started):.3f} ms per read "
+          "(once per sync batch)")
     await db.close()
 
 
