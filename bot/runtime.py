@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 import time
@@ -84,8 +85,10 @@ class Feature(Protocol):
 
 
 DM_MARKER = "org.linli.direct"
-"""State event the bot puts in each direct room it opens, naming the person: a room whose
-record was lost (a crash between opening it and committing) is recognised, not opened twice."""
+"""State event the bot puts in each direct room it opens, naming the person: messages in a
+room whose record was lost (a crash between opening it and committing) are still placed. The
+room itself is never opened twice: it is created with an alias derived from the person, and a
+second creation returns the first room (see ``MatrixGateway.create_dm``)."""
 
 DM_INVITES_PER_DAY = 3
 """Direct chats a resident may open with the bot per day (each one is joined and answered)."""
@@ -167,12 +170,29 @@ class DirectMessenger:
                     await self.repo.set(user_id, room)
                     self._unsaved.discard(user_id)
                 return RoomID(room)
-            new = await self.gateway.create_dm(user_id, marker=(DM_MARKER, user_id))
+            alias = self._alias_localpart(user_id)
+            if room:  # the old room cannot be written to: its alias goes to the new one
+                try:
+                    await self.gateway.delete_alias(f"#{alias}:{self._server()}")
+                except MatrixActionError as exc:
+                    if exc.errcode != "M_NOT_FOUND":
+                        raise
+            new = await self.gateway.create_dm(user_id, marker=(DM_MARKER, user_id),
+                                               alias_localpart=alias)
             self._adopt(user_id, new)
             self._unsaved.add(user_id)
             await self.repo.set(user_id, new)
             self._unsaved.discard(user_id)
             return new
+
+    def _server(self) -> str:
+        return str(self.gateway.user_id).split(":", 1)[1]
+
+    def _alias_localpart(self, user_id: str) -> str:
+        """The alias that makes opening a person's direct room idempotent: derived from the
+        bot and the person (a hash, so the alias does not spell out the person's id)."""
+        digest = hashlib.sha256(f"{self.gateway.user_id}\x00{user_id}".encode()).hexdigest()
+        return f"linli-dm-{digest[:24]}"
 
     async def send(self, user_id: str, body: str, html: str | None = None) -> EventID:
         room = await self.room_for(user_id)

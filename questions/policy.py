@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,5 +67,9 @@ def reaction_key(key: str) -> str:
     return "".join(ch for ch in key if ch not in _SKIN_TONES and ch != "\ufe0f").strip()
 
 
-def txn_id(question_id: int, level: FlagLevel) -> str:
-    return f"linli-question-{question_id}-{level.value}"
+def txn_id(room_id: str, event_id: str, level: FlagLevel) -> str:
+    """The flag's transaction id, from the resident's message (not the question's row id,
+    which a database sequence may hand out anew when the unit of work that recorded the
+    question is rolled back and done again): a flag posted again is the same flag."""
+    digest = hashlib.sha256(f"{room_id}\x00{event_id}\x00{level.value}".encode()).hexdigest()
+    return f"linli-question-{digest[:32]}"

@@ -20,12 +20,15 @@ from common.i18n import DEFAULT_LOCALE, Translator
 from common.ids import CompoundId, EventID, RoomID, UserID
 from community.model import STAFF_ROLES, Compound, Directory, Role, Station
 from questions import policy, stats
-from questions.detect import detect, topic_of
+from questions.classifier import Classifier
+from questions.detect import Detection, Reason, detect, topic_of
 from questions.model import (
     AnswerKind,
     CommandResult,
     EditMessage,
     Effect,
+    Feedback,
+    FeedbackKind,
     FlagLevel,
     FlagStatus,
     MessageIn,
@@ -54,8 +57,13 @@ class QuestionService:
         translator: Translator,
         settings: QuestionSettings | None = None,
         default_timezone: str = "Asia/Shanghai",
+        model: Classifier | None = None,
     ) -> None:
         self.store = store
+        # The trained half of detection (None: rules alone); a deployment's retrained model
+        # replaces it through refresh_model().
+        self.model = model
+        self.model_id = 0
         self.clock = clock
         self.directory = directory
         self.render = Renderer(translator)
@@ -85,6 +93,24 @@ class QuestionService:
         now = self.clock.now()
         return now if at is None else min(at, now)  # a clock ahead of ours is not the future
 
+    async def refresh_model(self) -> bool:
+        """Load the newest model retrained for this deployment, if there is a newer one."""
+        found = await self.store.latest_model(self.model_id)
+        if found is None:
+            return False
+        model_id, text = found
+        self.model_id = model_id  # a bad model is not read again on every tick
+        try:
+            self.model = Classifier.from_json(text)
+        except ValueError as exc:
+            log.warning("retrained question model %s not used: %s", model_id, exc)
+            return False
+        log.info("question model %s (retrained for this deployment) in use", model_id)
+        return True
+
+    def detect(self, text: str, s: QuestionSettings, mentions_staff: bool = False) -> Detection:
+        return detect(text, s, mentions_staff=mentions_staff, model=self.model)
+
     # ---- incoming events ----------
     async def on_message(self, m: MessageIn) -> list[Effect]:
         """A message in a room: a staff answer, a resident reply, or perhaps a new question."""
@@ -110,10 +136,10 @@ class QuestionService:
         mentions_staff = any(
             directory.is_staff_in_compound(u, compound) for u in m.mentions if u != m.sender
         )
-        verdict = detect(m.text, s, mentions_staff=mentions_staff)
+        verdict = self.detect(m.text, s, mentions_staff=mentions_staff)
         if not verdict.is_question:
             return []
-        return await self._new_question(m, compound, s, at, verdict.urgent)
+        return await self._new_question(m, compound, s, at, verdict)
 
     async def _staff_message(
         self, m: MessageIn, compound: Compound, s: QuestionSettings, at: datetime,
@@ -140,14 +166,19 @@ class QuestionService:
         return effects
 
     async def _new_question(
-        self, m: MessageIn, compound: Compound, s: QuestionSettings, at: datetime, urgent: bool
+        self, m: MessageIn, compound: Compound, s: QuestionSettings, at: datetime,
+        verdict: Detection, *, flag_now: bool = False,
     ) -> list[Effect]:
+        urgent = verdict.urgent
         times = policy.deadlines(at, urgent, s, compound.timezone)
+        if flag_now:
+            times = policy.Deadlines(self.clock.now(), times.escalate_at, times.expires_at)
         new = NewQuestion(
             compound_id=compound.id, room_id=m.room_id, event_id=m.event_id, asker=m.sender,
             asker_flat=m.asker_flat, text=m.text, topic=topic_of(m.text, s), urgent=urgent,
             asked_at=at, due_at=times.due_at, escalate_at=times.escalate_at,
-            expires_at=times.expires_at,
+            expires_at=times.expires_at, reason=verdict.reason, score=verdict.score,
+            urgent_score=verdict.urgent_score,
         )
         q = await self.store.add(new, next_check_at=times.due_at)
         log.info(
@@ -157,7 +188,7 @@ class QuestionService:
         # Urgent questions asked just now are flagged at once. Anything else waits for the tick,
         # so a question caught up from an outage is not flagged before the rest of the sync
         # batch (perhaps holding its answer) has been seen.
-        if urgent and self.clock.now() - at <= s.pending_retry:
+        if flag_now or (urgent and self.clock.now() - at <= s.pending_retry):
             return await self._check(q, self.clock.now())
         return []
 
@@ -182,7 +213,7 @@ class QuestionService:
             ))
         if q.asker != sender or not q.is_open:
             return []
-        urgent = q.urgent or detect(new_text, s).urgent
+        urgent = q.urgent or self.detect(new_text, s).urgent
         times = policy.deadlines(q.asked_at, urgent, s, compound.timezone)
         await self.store.update_text(
             q.id, new_text, topic_of(new_text, s), urgent, times.due_at, times.escalate_at,
@@ -196,7 +227,9 @@ class QuestionService:
         return []
 
     async def on_redaction(self, room_id: RoomID, redacted_event_id: EventID) -> list[Effect]:
-        """A redacted question is closed as withdrawn and its text forgotten."""
+        """A redacted question is closed as withdrawn and its text forgotten (in the officers'
+        corrections too, so it is never trained on)."""
+        await self.store.erase_feedback_text(room_id, redacted_event_id)
         q = await self.store.by_event(room_id, redacted_event_id)
         if q is None:
             return []
@@ -212,13 +245,21 @@ class QuestionService:
         self, room_id: RoomID, target_event_id: EventID, sender: UserID, key: str,
         sent_at: datetime,
     ) -> list[Effect]:
-        """A staff ✅ on a question answers it; the asker's 👍/👎 on the answer rates it."""
+        """A staff ✅ on a question answers it; the asker's 👍/👎 on the answer rates it; a
+        staff ❌ on a question or on its flag (officers' room) records a false alarm and
+        closes it."""
         directory = self.directory()
         compound = directory.compound_by_room(room_id)
-        if compound is None:
-            return []
-        s = self.settings_for(compound)
         reaction = policy.reaction_key(key)
+        if compound is None:  # an officers' room: only ❌ on a flag means something there
+            if reaction not in {policy.reaction_key(r) for r in self.settings.dismiss_reactions}:
+                return []
+            q = await self.store.by_flag_event(room_id, target_event_id)
+            return await self._dismiss_by_reaction(q, sender, sent_at, room_id)
+        s = self.settings_for(compound)
+        if reaction in {policy.reaction_key(r) for r in s.dismiss_reactions}:
+            q = await self.store.by_event(room_id, target_event_id)
+            return await self._dismiss_by_reaction(q, sender, sent_at, room_id)
         if reaction in {policy.reaction_key(r) for r in s.answer_reactions}:
             if not directory.is_staff_in_compound(sender, compound):
                 return []
@@ -236,7 +277,94 @@ class QuestionService:
                 log.info("question %s rated", q.id)
         return []
 
+    async def _dismiss_by_reaction(
+        self, q: Question | None, sender: UserID, sent_at: datetime, room_id: RoomID
+    ) -> list[Effect]:
+        if q is None or not q.is_open:
+            return []
+        directory = self.directory()
+        compound = directory.compounds.get(q.compound_id)
+        if compound is None or not directory.is_staff_in_compound(sender, compound):
+            return []
+        return await self._dismiss(q, sender, self._now(sent_at))
+
+    async def _dismiss(self, q: Question, by: UserID, at: datetime,
+                       source_event_id: EventID | None = None) -> list[Effect]:
+        """A false alarm: recorded (keyed by the resident's message, so doing it again changes
+        nothing) and the question closed, its flags edited to say so."""
+        await self.store.record_feedback(Feedback(
+            compound_id=q.compound_id, room_id=q.room_id, event_id=q.event_id,
+            kind=FeedbackKind.FALSE_ALARM, text=q.text, message_at=q.asked_at, given_by=by,
+            given_at=at, urgent=False, question_id=q.id, source_event_id=source_event_id,
+        ))
+        log.info("question %s: a false alarm, says staff", q.id)
+        return await self._close(q, QuestionState.DISMISSED, at, by, None, None)
+
     # ---- commands ----------
+    async def command_notquestion(
+        self, room_id: RoomID, sender: UserID, reply_to: EventID | None,
+        event_id: EventID | None = None,
+    ) -> CommandResult:
+        """``!notquestion`` as a reply to a question or to its flag: a false alarm."""
+        if reply_to is None:
+            raise DomainError("error.notquestion_reply_needed")
+        q = await self.store.by_event(room_id, reply_to)
+        if q is None:
+            q = await self.store.by_flag_event(room_id, reply_to)
+        if q is None:
+            raise NotFound("error.question_not_found")
+        directory = self.directory()
+        compound = directory.compounds.get(q.compound_id)
+        if compound is None or not directory.is_staff_in_compound(sender, compound):
+            raise PermissionDenied("error.question_staff_only")
+        if not q.is_open and q.state is not QuestionState.DISMISSED:
+            raise Conflict("error.question_already_closed")
+        effects: list[Effect] = []
+        if q.is_open:
+            effects = await self._dismiss(q, sender, self.clock.now(), event_id)
+        locale = directory.locale_for_room(room_id)
+        return CommandResult(
+            self.render.t.render(locale, "question.marked_not_question"), tuple(effects)
+        )
+
+    async def command_flag(
+        self, room_id: RoomID, sender: UserID, target: MessageIn | None, *,
+        urgent: bool = False, event_id: EventID | None = None,
+    ) -> CommandResult:
+        """``!flag [urgent]`` as a reply to a resident's message the detector let through: a
+        miss is recorded and the message becomes a question, flagged in the officers' room
+        now. ``target`` is the replied-to message as the edge fetched it (None: not found)."""
+        directory = self.directory()
+        compound = directory.compound_by_room(room_id)
+        if compound is None:
+            raise DomainError("error.flag_reply_needed")
+        if not directory.is_staff_in_compound(sender, compound):
+            raise PermissionDenied("error.question_staff_only")
+        if target is None:
+            raise NotFound("error.flag_not_found")
+        if directory.is_staff_in_compound(target.sender, compound) or target.sender == sender:
+            raise NotFound("error.flag_not_found")
+        existing = await self.store.by_event(room_id, target.event_id)
+        if existing is not None and existing.state is not QuestionState.DISMISSED:
+            raise Conflict("error.flag_already_question")
+        now = self.clock.now()
+        await self.store.record_feedback(Feedback(
+            compound_id=compound.id, room_id=room_id, event_id=target.event_id,
+            kind=FeedbackKind.MISS, text=target.text, message_at=target.sent_at,
+            given_by=sender, given_at=now, urgent=urgent if urgent else None,
+            question_id=existing.id if existing else None, source_event_id=event_id,
+        ))
+        effects: list[Effect] = []
+        if existing is None:
+            s = self.settings_for(compound)
+            effects = await self._new_question(
+                target, compound, s, self._now(target.sent_at),
+                Detection(True, Reason.OFFICER, urgent=urgent), flag_now=True,
+            )
+        log.info("a missed question flagged by staff in compound %s", compound.id)
+        locale = directory.locale_for_room(room_id)
+        return CommandResult(self.render.t.render(locale, "question.flagged_now"), tuple(effects))
+
     async def command_answered(
         self, room_id: RoomID, sender: UserID, reply_to: EventID | None
     ) -> CommandResult:
@@ -340,10 +468,18 @@ class QuestionService:
         )
         if header:
             title = f"{header}\n{title}"
-        return self.render.stats(
+        text = self.render.stats(
             header=title, total=stats.figures(asked, now), per_compound=per_compound,
             per_staff=per_staff, per_week=per_week, locale=locale,
         )
+        # Detection as the officers' corrections measure it, for the same weeks.
+        first = start - timedelta(weeks=max(trend_weeks, 1) - 1)
+        history = asked if first == start else await self.store.asked_between(ids, first, end)
+        feedback = await self.store.feedback_between(ids, first, end)
+        by_week = stats.detection_by_week(history, feedback, tz)
+        if by_week:
+            text += "\n" + self.render.detection(by_week, locale)
+        return text
 
     # ---- time ----------
     async def tick(self) -> list[Effect]:
@@ -383,7 +519,8 @@ class QuestionService:
             locale = station.locale if station else DEFAULT_LOCALE.value
             header = self.render.flag_header(q, level, now, s, locale)
             body = self.render.card(q, header, compound, directory, s, locale)
-            effects.append(PostFlag(q.id, level, room, body, policy.txn_id(q.id, level)))
+            effects.append(PostFlag(q.id, level, room, body,
+                                    policy.txn_id(q.room_id, q.event_id, level)))
             log.info("question %s: %s due, posting", q.id, level.value)
         fresh = await self.store.get(q.id)
         if fresh is not None:

@@ -385,23 +385,41 @@ class MatrixGateway:
         assert isinstance(resp, RoomCreateResponse)
         return RoomID(resp.room_id)
 
-    async def create_dm(self, user_id: str, marker: tuple[str, str] | None = None) -> RoomID:
+    async def create_dm(
+        self, user_id: str, marker: tuple[str, str] | None = None,
+        alias_localpart: str | None = None,
+    ) -> RoomID:
         """A direct room with a person. ``private_chat`` (not ``trusted_private_chat``) keeps the
         invitee from becoming a co-creator in version 12 rooms. ``marker`` (event type, user)
-        adds a state event naming the person, by which the room is recognised later."""
+        adds a state event naming the person, by which the room is recognised later.
+
+        ``alias_localpart`` makes the creation idempotent: a room created with it before (by a
+        process killed before it could record the room) holds the alias, the homeserver refuses
+        a second one (``M_ROOM_IN_USE``), and that room is returned instead."""
         initial_state = []
         if marker is not None:
             initial_state.append({"type": marker[0], "state_key": "",
                                   "content": {"user_id": marker[1]}})
         resp = await self.client.room_create(
             visibility=RoomVisibility.private,
+            alias=alias_localpart,
             is_direct=True,
             preset=RoomPreset.private_chat,
             invite=[user_id],
             initial_state=initial_state,
         )
+        if (alias_localpart and isinstance(resp, ErrorResponse)
+                and resp.status_code == "M_ROOM_IN_USE"):
+            server = self.user_id.split(":", 1)[1]
+            room = await self.resolve_alias(f"#{alias_localpart}:{server}")
+            log.info("the direct room %s with %s existed already", room, user_id)
+            return room
         resp = _check("create direct room", resp)
         return RoomID(resp.room_id)
+
+    async def delete_alias(self, alias: str) -> None:
+        """Remove an alias the bot set (a direct room given up for a fresh one)."""
+        _check("delete alias", await self.client.room_delete_alias(alias))
 
     async def resolve_alias(self, alias: str) -> RoomID:
         resp = _check("resolve alias", await self.client.room_resolve_alias(alias))

@@ -524,6 +524,30 @@ async def test_verifying_never_lifts_a_mute_the_bot_did_not_impose_for_verificat
                     "verified")
 
 
+async def test_a_member_revoked_while_muted_cannot_post_when_the_mute_ends(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    officer, resident = await people("officer"), await people("resident")
+    async with world(synapse, bot_account, officer, tmp_path) as w:
+        dm = await joined_and_prompted(w, resident)
+        await verify_by_dm(w, resident, dm, "1-1-102", "张建国")
+        await until(lambda: _state_is(w, resident.user_id, MemberState.VERIFIED), WAIT,
+                    "verified")
+        ask = await officer.send(w.room, f"!mute {resident.user_id} 1h 刷屏")
+        assert "已禁言" in (await officer.wait_for_reply(w.room, ask, w.bot, WAIT)).body
+        ask = await officer.send(w.officers_room, f"!revoke {resident.user_id}")
+        assert "撤销" in (await officer.wait_for_reply(w.officers_room, ask, w.bot, WAIT)).body
+        await until(lambda: _state_is(w, resident.user_id, MemberState.PENDING), WAIT,
+                    "pending again")
+
+        w.clock.advance(H)
+        await w.app.bot.run_due()
+        await wait_for_text(officer, w.officers_room, w.bot, "已自动解除", resident.user_id)
+        users = (await w.app.gateway.state_event(w.room, "m.room.power_levels"))["users"]
+        assert resident.user_id not in users  # back to the default level: cannot post
+        assert await cannot_post(resident, w.room)
+
+
 async def test_household_cap_refuses_one_too_many(
     synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
 ) -> None:
@@ -563,7 +587,7 @@ async def test_adopted_room_members_keep_speaking_and_are_asked_at_a_bounded_rat
 
         out = await run_cli(w.config, w.clock, "compound", "adopt", "laoyuan", "--name", "老院",
                             "--station", "xinhua", "--room", room)
-        assert "3 members are asked to verify" in out[-1]  # the officer is staff, not asked
+        assert "将通过私信请 3 位成员验证身份" in out[-1]  # the officer is staff, not asked
         compound = (await w.app.bot.directory.reload()).compound_by_slug("laoyuan")
         assert compound is not None
         for m in members:  # not muted on day one
@@ -675,3 +699,24 @@ async def test_residents_may_open_a_direct_chat_with_the_bot_and_strangers_may_n
                     and state.content.get("membership") == "leave")
 
         await until(refused, WAIT, "the stranger's invitation refused")
+
+
+async def test_a_direct_room_whose_record_was_lost_is_not_opened_twice(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    """A process killed between opening a person's direct room and committing its record:
+    the next one opens the same room again, not a second one (the room's alias)."""
+    officer, resident = await people("officer"), await people("resident")
+    async with world(synapse, bot_account, officer, tmp_path) as w:
+        dms = w.app.bot.dms
+        first = await dms.room_for(resident.user_id)
+        # What a kill -9 before the commit leaves: no record, in memory or in the database.
+        dms.rooms.pop(resident.user_id)
+        dms.by_room.pop(first)
+        again = await dms.room_for(resident.user_id)
+        assert again == first
+        # A room that cannot be written to any more is replaced, once.
+        fresh = await dms.room_for(resident.user_id, fresh=True)
+        assert fresh != first
+        dms.rooms.pop(resident.user_id)
+        assert await dms.room_for(resident.user_id) == fresh

@@ -26,6 +26,7 @@ from questions.model import (
     QuestionState,
     Rating,
 )
+from questions.policy import txn_id
 from questions.service import QuestionService
 from questions.settings import QuestionSettings
 from storage.db import Database
@@ -343,6 +344,10 @@ async def test_unconfirmed_flag_is_retried_with_the_same_txn_id(world: World) ->
     world.clock.advance(2 * M)  # the edge died before confirming; a new process retries
     again = flags(await world.service().tick())
     assert len(first) == len(again) == 1 and first[0].txn_id == again[0].txn_id
+    # Derived from the resident's message, not the row id (which a PostgreSQL sequence may
+    # hand out anew when the unit of work that recorded the question is done again).
+    assert first[0].txn_id == txn_id(ROOM, "$q", FlagLevel.FLAG)
+    assert txn_id(ROOM, "$other", FlagLevel.FLAG) != first[0].txn_id
     await svc.flag_posted(again[0].question_id, FlagLevel.FLAG, EventID("$flag"))
     world.clock.advance(10 * M)
     assert await svc.tick() == []
