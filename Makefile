@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps lint bench clean crash-test
+.PHONY: demo test install system-deps lint bench question-model clean crash-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# Rebuild the corpus from its generator and the shipped question model from the corpus.
+question-model: install
+	$(BIN)/python scripts/question_corpus.py
+	$(BIN)/linli questions train
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache

@@ -40,6 +40,7 @@ from moderation.model import ModerationSettings
 from moderation.service import ModerationService
 from moderation.snapshots import SnapshotService
 from moderation.tokens import TokenService
+from questions.classifier import builtin as question_model
 from questions.service import QuestionService
 from storage.db import Database
 from storage.repos.audit import AuditRepository
@@ -171,6 +172,7 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     questions = QuestionService(
         questions_repo, clock, lambda: directory.current, translator,
         config.questions.to_settings(), default_timezone=config.bot.default_timezone,
+        model=question_model(),  # the shipped model; a retrained one replaces it at start
     )
     # The asker's flat on a flag comes from verification: "3栋2单元501室", never a name.
     bot.add_feature(QuestionsFeature(

@@ -1,14 +1,21 @@
 """Is a resident's message a question (or a problem report) that staff should answer?
 
-Pure functions over text and settings. The rules, in order:
+Pure functions over text, settings and (optionally) a trained model. In order:
 
 1. an urgent keyword (fire, gas leak, fraud in progress) makes it an urgent question;
 2. a message made only of chatter (greetings, thanks, laughter, emoji, rhetorical "是吗") is not;
 3. a mention of a staff member makes it a question;
-4. an interrogative: a Chinese question word or set phrase anywhere, a final particle (吗, 呢)
+4. with a model (``questions.classifier``): the model decides, and marks urgent what it finds
+   urgent, the rest being what the rules below would say only as the reason given;
+   without one, the rules:
+5. an interrogative: a Chinese question word or set phrase anywhere, a final particle (吗, 呢)
    ending a clause, or an English clause opening with a question word or auxiliary;
-5. a final ? or ？;
-6. a problem keyword (噪音, 被偷, noise, stolen ...).
+6. a final ? or ？;
+7. a problem keyword (噪音, 被偷, noise, stolen ...).
+
+Rules win where they are sure (1-3): a configured urgent word is never overruled by the model,
+and neither is a staff mention. The model is there for the rest: urgent reports in words no list
+holds, requests without a question word, dialect, and the questions not meant for staff.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from community.model import Role
 from questions.settings import QuestionSettings
+
+if TYPE_CHECKING:
+    from questions.classifier import Classifier
 
 _SPLIT = re.compile(r"[，,。.!！?？;；~～\n…、:：]+")
 _WORD = re.compile(r"[a-z0-9']+")
@@ -28,13 +39,30 @@ _TRAILING_SOFT = "啊呀啦哈哦嘛噢喔~～ "
 _QUESTION_MARKS = ("?", "？")
 
 
+class Reason:
+    """Why a message was taken as a question; the flag says it in a few words."""
+
+    URGENT_WORD = "urgent_word"  # a word of the urgent list
+    SOUNDS_URGENT = "sounds_urgent"  # the model finds it urgent
+    MENTION = "mention"  # it mentions a staff member
+    QUESTION_FORM = "question_form"  # the model agrees; it has a question word, 吗 or ?
+    ASKS_FOR_ACTION = "asks_for_action"  # the model agrees; a report or request, no question form
+    INTERROGATIVE = "interrogative"  # rules only
+    QUESTION_MARK = "question_mark"  # rules only
+    PROBLEM = "problem"  # rules only
+    OFFICER = "officer"  # an officer's !flag
+
+
 @dataclass(frozen=True)
 class Detection:
-    """The verdict with its reason (for tests and the log; never the text itself)."""
+    """The verdict with its reason (for tests and the log; never the text itself) and, when a
+    model was asked, its probabilities."""
 
     is_question: bool
     reason: str | None = None
     urgent: bool = False
+    score: float | None = None
+    urgent_score: float | None = None
 
 
 NOT_A_QUESTION = Detection(False)
@@ -115,26 +143,47 @@ def _asks(segment: str, s: QuestionSettings) -> bool:
     return False
 
 
-def detect(text: str, settings: QuestionSettings, *, mentions_staff: bool = False) -> Detection:
-    """Decide whether ``text`` asks staff something; ``mentions_staff`` comes from the edge."""
+def detect(
+    text: str, settings: QuestionSettings, *, mentions_staff: bool = False,
+    model: Classifier | None = None,
+) -> Detection:
+    """Decide whether ``text`` asks staff something; ``mentions_staff`` comes from the edge;
+    ``model`` None uses the rules alone."""
     s = settings
     t = normalise(text)
     if not _without_symbols(t).strip():
         return NOT_A_QUESTION
     if contains_any(t, s.lowered("urgent_keywords")):
-        return Detection(True, "urgent", urgent=True)
+        return Detection(True, Reason.URGENT_WORD, urgent=True)
     content = [seg for seg in _segments(t) if not _is_chatter(seg, s)]
     if not content:
         return NOT_A_QUESTION
+    rules = _rule_reason(t, content, s)
+    if model is None:
+        if mentions_staff:
+            return Detection(True, Reason.MENTION)
+        return Detection(True, rules) if rules else NOT_A_QUESTION
+    scores = model.scores(t)
+    pq, pu = scores.question, scores.urgent
+    if scores.is_urgent:
+        return Detection(True, Reason.SOUNDS_URGENT, urgent=True, score=pq, urgent_score=pu)
     if mentions_staff:
-        return Detection(True, "mention")
+        return Detection(True, Reason.MENTION, score=pq, urgent_score=pu)
+    if not scores.is_question:
+        return Detection(False, score=pq, urgent_score=pu)
+    form = rules in (Reason.INTERROGATIVE, Reason.QUESTION_MARK)
+    reason = Reason.QUESTION_FORM if form else Reason.ASKS_FOR_ACTION
+    return Detection(True, reason, score=pq, urgent_score=pu)
+
+
+def _rule_reason(t: str, content: list[str], s: QuestionSettings) -> str | None:
     if any(_asks(seg, s) for seg in content):
-        return Detection(True, "interrogative")
+        return Reason.INTERROGATIVE
     if _without_symbols(t).rstrip().endswith(_QUESTION_MARKS):
-        return Detection(True, "question_mark")
+        return Reason.QUESTION_MARK
     if contains_any(t, s.lowered("problem_keywords")):
-        return Detection(True, "problem")
-    return NOT_A_QUESTION
+        return Reason.PROBLEM
+    return None
 
 
 def topic_of(text: str, settings: QuestionSettings) -> str:

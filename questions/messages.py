@@ -163,4 +163,71 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "“{value}”不是有效的周，请写成 2026-W10、W10 或 last。",
         "en": "“{value}” is not a week; write it like 2026-W10, W10 or last.",
     },
+    # detection: why a flag was raised, officers' corrections, detection figures -------------
+    "question.reason": {"zh-CN": "（原因：{why}）", "en": " (why: {why})"},
+    "question.reason.urgent_word": {"zh-CN": "紧急词", "en": "urgent word"},
+    "question.reason.sounds_urgent": {"zh-CN": "像是紧急情况", "en": "sounds urgent"},
+    "question.reason.mention": {"zh-CN": "提到了工作人员", "en": "mentions staff"},
+    "question.reason.question_form": {"zh-CN": "问句", "en": "question form"},
+    "question.reason.asks_for_action": {"zh-CN": "请求处理", "en": "asks for action"},
+    "question.reason.interrogative": {"zh-CN": "问句", "en": "question form"},
+    "question.reason.question_mark": {"zh-CN": "问号", "en": "question mark"},
+    "question.reason.problem": {"zh-CN": "报告问题", "en": "reports a problem"},
+    "question.reason.officer": {"zh-CN": "工作人员标记", "en": "flagged by staff"},
+    "question.header.flagged_by_staff": {
+        "zh-CN": "📌 工作人员标记的居民问题（已等待 {waited}）",
+        "en": "📌 A resident's message flagged by staff (waiting {waited})",
+    },
+    "question.header.dismissed": {
+        "zh-CN": "❌ {who} 标记为误报（不是需要工作人员回答的问题）",
+        "en": "❌ Marked as a false alarm by {who} (not a question for staff)",
+    },
+    "question.feedback_hint": {
+        "zh-CN": "\n不是问题？对本条加 ❌ 或回复 !notquestion。",
+        "en": "\nNot a question? React ❌ or reply !notquestion.",
+    },
+    "question.marked_not_question": {
+        "zh-CN": "已记为误报并关闭，谢谢指正。",
+        "en": "Recorded as a false alarm and closed. Thank you.",
+    },
+    "question.flagged_now": {
+        "zh-CN": "已记为漏报，并已转到民警群。",
+        "en": "Recorded as a missed question and flagged in the officers' room.",
+    },
+    "question.stats.detection_header": {
+        "zh-CN": "问题识别（按工作人员的纠正计算）：",
+        "en": "Question detection (as staff corrections measure it):",
+    },
+    "question.stats.detection_line": {
+        "zh-CN": "{week}：识别 {detected} 条，误报 {false_alarms} 条，漏报 {misses} 条，"
+                 "准确率 {precision}，召回率 {recall}",
+        "en": "{week}: {detected} detected, {false_alarms} false alarms, {misses} misses, "
+              "precision {precision}, recall {recall}",
+    },
+    "help.notquestion": {
+        "zh-CN": "回复一条被当作问题的消息（或它的提醒消息）发送，记为误报并关闭",
+        "en": "send as a reply to a message taken as a question (or its flag): a false alarm, "
+              "closed",
+    },
+    "help.flag": {
+        "zh-CN": "回复一条居民消息发送，记为漏报并立即转到民警群（加 urgent 标为紧急）",
+        "en": "send as a reply to a resident's message: a missed question, flagged in the "
+              "officers' room now (add urgent to mark it urgent)",
+    },
+    "error.notquestion_reply_needed": {
+        "zh-CN": "请回复被当作问题的消息（或它的提醒消息）后再发送 !notquestion。",
+        "en": "Send !notquestion as a reply to the message taken as a question (or its flag).",
+    },
+    "error.flag_reply_needed": {
+        "zh-CN": "请回复要标记的居民消息后再发送 !flag。",
+        "en": "Send !flag as a reply to the resident's message.",
+    },
+    "error.flag_not_found": {
+        "zh-CN": "找不到这条消息，或者它不是居民发的。",
+        "en": "That message cannot be found or was not sent by a resident.",
+    },
+    "error.flag_already_question": {
+        "zh-CN": "这条消息已经记为问题了。",
+        "en": "That message is already recorded as a question.",
+    },
 }

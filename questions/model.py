@@ -18,6 +18,7 @@ class QuestionState(StrEnum):
     ANSWERED = "answered"
     WITHDRAWN = "withdrawn"  # the asker redacted the question
     EXPIRED = "expired"  # nobody answered within questions.expire_after
+    DISMISSED = "dismissed"  # staff said it is not a question (a false alarm)
 
 
 class AnswerKind(StrEnum):
@@ -69,6 +70,31 @@ class NewQuestion:
     due_at: datetime
     escalate_at: datetime
     expires_at: datetime
+    reason: str | None = None
+    score: float | None = None
+    urgent_score: float | None = None
+
+
+class FeedbackKind(StrEnum):
+    FALSE_ALARM = "false_alarm"  # flagged, but not a question for staff (❌, !notquestion)
+    MISS = "miss"  # a question for staff the detector let through (!flag)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """An officer's correction of the detector, one per resident message."""
+
+    compound_id: CompoundId
+    room_id: RoomID
+    event_id: EventID
+    kind: FeedbackKind
+    text: str = field(repr=False)
+    message_at: datetime
+    given_by: UserID
+    given_at: datetime
+    urgent: bool | None = None
+    question_id: int | None = None
+    source_event_id: EventID | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,7 @@ class Question:
     last_resident_reply: str | None = field(default=None, repr=False)
     rating: Rating | None = None
     flags: tuple[Flag, ...] = ()
+    reason: str | None = None  # why the detector took it as a question (detect.Reason)
 
     @property
     def is_open(self) -> bool:
@@ -235,6 +262,8 @@ class QuestionStore(Protocol):
 
     async def record_resident_reply(self, question_id: int, at: datetime, text: str) -> None: ...
 
+    async def erase_feedback_text(self, room_id: str, event_id: str) -> None: ...
+
     async def set_rating(self, question_id: int, rating: Rating) -> None: ...
 
     async def due(self, now: datetime, limit: int) -> list[Question]: ...
@@ -259,3 +288,15 @@ class QuestionStore(Protocol):
     ) -> list[Question]: ...
 
     async def claim_digest(self, station_id: int, week: str, now: datetime) -> bool: ...
+
+    async def record_feedback(self, feedback: Feedback) -> bool: ...
+
+    async def feedback_between(
+        self, compound_ids: Sequence[int] | None, start: datetime, end: datetime
+    ) -> list[Feedback]: ...
+
+    async def all_feedback(self) -> list[Feedback]: ...
+
+    async def latest_model(self, newer_than: int = 0) -> tuple[int, str] | None: ...
+
+    async def save_model(self, model: str, examples: int, feedback: int, now: datetime) -> int: ...

@@ -10,7 +10,7 @@ from community.model import Compound, Directory, Role
 from questions.detect import route
 from questions.model import FlagLevel, Question, QuestionState
 from questions.settings import QuestionSettings
-from questions.stats import Figures
+from questions.stats import DetectionFigures, Figures
 
 TEXT_LIMIT = 500
 LIST_TEXT_LIMIT = 80
@@ -81,9 +81,10 @@ class Renderer:
             _clip(q.text, TEXT_LIMIT) if q.text
             else self._r(locale, "question.text_withdrawn")
         )
+        first, newline, rest = header.partition("\n")
         return self._r(
             locale, "question.card",
-            header=header,
+            header=first + self.reason(q, locale) + newline + rest,
             compound=compound.name if compound else str(q.compound_id),
             flat=self.flat(q, locale),
             topic=self.topic(q.topic, locale),
@@ -100,12 +101,15 @@ class Renderer:
         waited = self.duration(now - q.asked_at, locale)
         if level is FlagLevel.ESCALATION:
             return self._r(locale, "question.header.escalation", waited=waited)
+        hint = self._r(locale, "question.feedback_hint")
         if q.urgent:
-            return self._r(locale, "question.header.urgent", waited=waited)
+            return self._r(locale, "question.header.urgent", waited=waited) + hint
+        if q.reason == "officer":
+            return self._r(locale, "question.header.flagged_by_staff", waited=waited)
         return self._r(
             locale, "question.header.flag", deadline=self.duration(s.deadline, locale),
             waited=waited,
-        )
+        ) + hint
 
     def closed_header(self, q: Question, directory: Directory, locale: str) -> str:
         after = self.duration((q.closed_at or q.asked_at) - q.asked_at, locale)
@@ -114,7 +118,17 @@ class Renderer:
             return self._r(locale, "question.header.answered", answerer=answerer, after=after)
         if q.state is QuestionState.WITHDRAWN:
             return self._r(locale, "question.header.withdrawn")
+        if q.state is QuestionState.DISMISSED:
+            who = self.staff_name(q.answered_by or "?", directory)
+            return self._r(locale, "question.header.dismissed", who=who)
         return self._r(locale, "question.header.expired", after=after)
+
+    def reason(self, q: Question, locale: str) -> str:
+        """Why the bot took the message as a question, in a few words ("" if unknown)."""
+        if not q.reason or not self.t.has(f"question.reason.{q.reason}"):
+            return ""
+        why = self._r(locale, f"question.reason.{q.reason}")
+        return self._r(locale, "question.reason", why=why)
 
     def open_list(
         self, questions: list[Question], total: int, directory: Directory, now: datetime,
@@ -192,4 +206,15 @@ class Renderer:
             lines.append(self._r(locale, "question.stats.weeks_header"))
             for week in sorted(per_week, key=str):
                 lines.append(self.figures_line(str(week), per_week[week], locale))
+        return "\n".join(lines)
+
+    def detection(self, by_week: Mapping[str, DetectionFigures], locale: str) -> str:
+        lines = [self._r(locale, "question.stats.detection_header")]
+        for week in sorted(by_week):
+            f = by_week[week]
+            lines.append(self._r(
+                locale, "question.stats.detection_line", week=week, detected=f.detected,
+                false_alarms=f.false_alarms, misses=f.misses,
+                precision=self._share(f.precision, locale), recall=self._share(f.recall, locale),
+            ))
         return "\n".join(lines)

@@ -99,6 +99,10 @@ DEFAULT_INTERROGATIVES: tuple[str, ...] = (
     "几号", "几天", "多少", "多久", "多长时间", "能不能", "可不可以", "可以不", "是不是",
     "有没有", "会不会", "要不要", "行不行", "是否", "能否", "请问", "咨询", "想问", "问一下",
     "问问", "谁",
+    # where/when/how asked with 哪, 啥 or 咋 and no 哪里 or question mark ("证明去哪开"),
+    # and the north-western 阿么/阿门 (how) and 哪塔 (where).
+    "去哪", "在哪", "到哪", "放哪", "从哪", "交哪", "上哪", "哪天", "哪塔", "啥时候", "要啥",
+    "带啥", "咋", "阿么", "阿门",
     # English: phrases that ask wherever they stand.
     "is there", "are there", "does anyone", "anyone know", "any idea", "i'd like to ask",
     "i would like to ask", "i want to ask", "wondering", "please advise", "is this a",
@@ -182,6 +186,7 @@ class QuestionSettings:
     expire_after: timedelta = timedelta(days=7)
     pending_retry: timedelta = timedelta(minutes=5)
     answer_reactions: tuple[str, ...] = ("✅",)
+    dismiss_reactions: tuple[str, ...] = ("❌", "✖️")  # staff: "not a question" (false alarm)
     good_ratings: tuple[str, ...] = ("👍",)
     bad_ratings: tuple[str, ...] = ("👎",)
     digest_weekday: int = 0

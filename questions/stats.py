@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from questions.model import Question, QuestionState, Rating
+from questions.model import Feedback, FeedbackKind, Question, QuestionState, Rating
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def figures(questions: Iterable[Question], now: datetime) -> Figures:
-    counted = [q for q in questions if q.state is not QuestionState.WITHDRAWN]
+    # withdrawn questions and false alarms are nobody's to answer
+    counted = [q for q in questions
+               if q.state not in (QuestionState.WITHDRAWN, QuestionState.DISMISSED)]
     times = [t for q in counted if (t := q.response_time) is not None]
     answered = [q for q in counted if q.state is QuestionState.ANSWERED]
     decided = [q for q in counted if q.state is QuestionState.ANSWERED or q.due_at <= now]
@@ -149,3 +151,49 @@ def resolve_week(text: str | None, now: datetime, tz: str) -> str:
         return f"{year}-W{week:02d}"
     year, week = parse_week(value)
     return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class DetectionFigures:
+    """Question detection as the officers' corrections measure it. Every detected question
+    nobody marked a false alarm counts as right, so these are upper bounds: precision is
+    (detected - false alarms) / detected, recall is that over itself plus the misses flagged
+    with ``!flag``."""
+
+    detected: int
+    false_alarms: int
+    misses: int
+
+    @property
+    def precision(self) -> float | None:
+        return (self.detected - self.false_alarms) / self.detected if self.detected else None
+
+    @property
+    def recall(self) -> float | None:
+        right = self.detected - self.false_alarms
+        return right / (right + self.misses) if right + self.misses else None
+
+
+def detection_figures(
+    questions: Iterable[Question], feedback: Iterable[Feedback]
+) -> DetectionFigures:
+    """Detected = questions recorded by the detector (not those staff flagged by hand)."""
+    misses = {(f.room_id, f.event_id) for f in feedback if f.kind is FeedbackKind.MISS}
+    false_alarms = {(f.room_id, f.event_id) for f in feedback
+                    if f.kind is FeedbackKind.FALSE_ALARM}
+    detected = [q for q in questions if (q.room_id, q.event_id) not in misses]
+    wrong = sum(1 for q in detected if (q.room_id, q.event_id) in false_alarms)
+    return DetectionFigures(len(detected), wrong, len(misses))
+
+
+def detection_by_week(
+    questions: Iterable[Question], feedback: Iterable[Feedback], tz: str
+) -> dict[str, DetectionFigures]:
+    zone = ZoneInfo(tz)
+    qs: dict[str, list[Question]] = {}
+    fs: dict[str, list[Feedback]] = {}
+    for q in questions:
+        qs.setdefault(iso_week(q.asked_at.astimezone(zone).date()), []).append(q)
+    for f in feedback:
+        fs.setdefault(iso_week(f.message_at.astimezone(zone).date()), []).append(f)
+    return {w: detection_figures(qs.get(w, []), fs.get(w, [])) for w in sorted({*qs, *fs})}

@@ -1,6 +1,6 @@
 """Residents' questions at the Matrix edge: compound-room events go to the QuestionService, its
-effects (flags, flag edits, digests) are carried out here, and ``!questions``, ``!stats`` and
-``!answered`` are declared here.
+effects (flags, flag edits, digests) are carried out here, and ``!questions``, ``!stats``,
+``!answered`` and the officers' corrections ``!notquestion`` and ``!flag`` are declared here.
 
 ``asker_flat`` comes from a ``flat_label(compound, user_id)`` callable given to the constructor
 (the verification feature provides it; until it is wired every flag says "flat unknown").
@@ -13,10 +13,10 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from nio import RoomGetEventResponse
+from nio import RoomGetEventResponse, RoomMessageText
 
 from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
@@ -24,6 +24,7 @@ from bot.web.metrics import Sample
 from common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
 from common.ids import EventID, RoomID, UserID
 from community.model import STAFF_ROLES, Compound, Directory, Role
+from questions.detect import strip_reply_fallback
 from questions.model import CommandResult, EditMessage, Effect, MessageIn, PostDigest, PostFlag
 from questions.service import QuestionService
 from storage.repos.questions import QuestionRepository
@@ -39,6 +40,7 @@ SENDER_CACHE_SIZE = 20_000  # event id -> sender of recent compound-room message
 
 FLAT_CACHE_SECONDS = 600.0
 FLAT_CACHE_SIZE = 50_000
+MODEL_CHECK_SECONDS = 60.0  # how often a tick looks for a model retrained meanwhile
 
 
 def no_flat_label(compound: Compound, user_id: UserID) -> str | None:
@@ -71,6 +73,7 @@ class QuestionsFeature:
         # not one per message. Only found labels are kept: a member verified a moment ago is
         # looked up again at once.
         self._flats: OrderedDict[tuple[int, str], tuple[str, float]] = OrderedDict()
+        self._model_checked = 0.0
 
     # ---- Feature protocol --------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -81,14 +84,32 @@ class QuestionsFeature:
                     args=(Arg("week", ArgKind.WORD, optional=True),), where=Where.OFFICERS),
             Command("answered", self.cmd_answered, "help.answered", roles=STAFF_AND_ADMINS,
                     where=Where.STAFF_ROOMS),
+            Command("notquestion", self.cmd_notquestion, "help.notquestion",
+                    roles=STAFF_AND_ADMINS, where=Where.STAFF_ROOMS),
+            Command("flag", self.cmd_flag, "help.flag", roles=STAFF_AND_ADMINS,
+                    args=(Arg("urgent", ArgKind.WORD, optional=True),), where=Where.COMPOUND),
         ]
 
     async def start(self) -> None:
-        return None
+        await self._refresh_model()
+
+    async def _refresh_model(self) -> None:
+        self._model_checked = time.monotonic()
+        try:
+            await self.service.refresh_model()
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("could not load the retrained question model")
 
     async def on_event(self, event: ChatEvent, env: Any) -> None:
         compound: Compound | None = env.compound
         if compound is None:
+            # Officers' rooms: a staff ❌ on a flag marks a false alarm.
+            if env.station is not None and isinstance(event, ReactionAdded):
+                await self.carry_out(await self.service.on_reaction(
+                    event.room_id, event.target, event.sender, event.key, event.at
+                ))
             return  # only compound rooms hold questions
         effects: Sequence[Effect] = ()
         if isinstance(event, MessagePosted):
@@ -108,6 +129,8 @@ class QuestionsFeature:
         await self.carry_out(effects)
 
     async def tick(self, now: datetime) -> None:
+        if time.monotonic() - self._model_checked >= MODEL_CHECK_SECONDS:
+            await self._refresh_model()
         await self.carry_out(await self.service.tick())
 
     async def metrics(self) -> list[Sample]:
@@ -130,6 +153,28 @@ class QuestionsFeature:
 
     async def cmd_answered(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         result = await self.service.command_answered(ctx.room_id, ctx.sender, ctx.event.reply_to)
+        await self._answer(ctx, result)
+
+    async def cmd_notquestion(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        result = await self.service.command_notquestion(
+            ctx.room_id, ctx.sender, ctx.event.reply_to, ctx.event.event_id
+        )
+        await self._answer(ctx, result)
+
+    async def cmd_flag(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        word = (args.get("urgent") or "").strip().casefold()
+        if word not in ("", "urgent", "紧急"):
+            await ctx.reply("help.flag")
+            return
+        target = None
+        if ctx.event.reply_to is not None and ctx.compound is not None:
+            target = await self._fetch_message(ctx.compound, ctx.room_id, ctx.event.reply_to)
+        elif ctx.event.reply_to is None:
+            await ctx.reply("error.flag_reply_needed")
+            return
+        result = await self.service.command_flag(
+            ctx.room_id, ctx.sender, target, urgent=bool(word), event_id=ctx.event.event_id
+        )
         await self._answer(ctx, result)
 
     async def _answer(self, ctx: CommandContext, result: CommandResult) -> None:
@@ -225,6 +270,33 @@ class QuestionsFeature:
         self._senders.move_to_end(event_id)
         while len(self._senders) > self._sender_cache_size:
             self._senders.popitem(last=False)
+
+    async def _fetch_message(
+        self, compound: Compound, room_id: RoomID, event_id: EventID
+    ) -> MessageIn | None:
+        """The replied-to text message, as the service's input; None if it is not one. A
+        passing failure propagates (the command is handled again)."""
+        try:
+            resp = await self.gateway.client.room_get_event(room_id, event_id)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.warning("could not fetch %s in %s: %s", event_id, room_id, type(exc).__name__)
+            return None
+        if not isinstance(resp, RoomGetEventResponse) or not isinstance(
+            resp.event, RoomMessageText
+        ):
+            log.info("could not fetch %s in %s as a text message", event_id, room_id)
+            return None
+        ev = resp.event
+        sender = UserID(ev.sender)
+        self._remember_sender(event_id, sender)
+        return MessageIn(
+            room_id=room_id, event_id=event_id, sender=sender,
+            text=strip_reply_fallback(ev.body or ""),
+            sent_at=datetime.fromtimestamp(ev.server_timestamp / 1000, tz=UTC),
+            asker_flat=await self._flat_of_resident(compound, sender),
+        )
 
     async def _fetch_sender(self, room_id: RoomID, event_id: EventID) -> UserID | None:
         try:

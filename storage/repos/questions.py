@@ -17,6 +17,8 @@ from common.clock import Clock
 from common.ids import CompoundId, EventID, RoomID, UserID
 from questions.model import (
     AnswerKind,
+    Feedback,
+    FeedbackKind,
     Flag,
     FlagLevel,
     FlagStatus,
@@ -26,7 +28,14 @@ from questions.model import (
     Rating,
 )
 from storage.db import Database
-from storage.tables.questions import QuestionDigestRow, QuestionFlagRow, QuestionRow
+from storage.tables.questions import (
+    QuestionDetectionRow,
+    QuestionDigestRow,
+    QuestionFeedbackRow,
+    QuestionFlagRow,
+    QuestionModelRow,
+    QuestionRow,
+)
 
 _OPEN = QuestionState.OPEN.value
 _REPLY_SNIPPET = 300
@@ -44,7 +53,7 @@ def _flag(row: QuestionFlagRow) -> Flag:
     )
 
 
-def _question(row: QuestionRow, flags: Sequence[Flag]) -> Question:
+def _question(row: QuestionRow, flags: Sequence[Flag], reason: str | None = None) -> Question:
     return Question(
         id=row.id,
         compound_id=CompoundId(row.compound_id),
@@ -70,6 +79,7 @@ def _question(row: QuestionRow, flags: Sequence[Flag]) -> Question:
         last_resident_reply=row.last_resident_reply,
         rating=Rating(row.rating) if row.rating else None,
         flags=tuple(sorted(flags, key=lambda f: list(FlagLevel).index(f.level))),
+        reason=reason,
     )
 
 
@@ -79,13 +89,30 @@ async def _with_flags(s: AsyncSession, rows: Sequence[QuestionRow]) -> list[Ques
         return []
     ids = [r.id for r in rows]
     by_question: dict[int, list[Flag]] = {}
+    reasons: dict[int, str] = {}
     for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
         flag_rows = (await s.scalars(
-            select(QuestionFlagRow).where(QuestionFlagRow.question_id.in_(ids[start:start + 500]))
+            select(QuestionFlagRow).where(QuestionFlagRow.question_id.in_(chunk))
         )).all()
         for f in flag_rows:
             by_question.setdefault(f.question_id, []).append(_flag(f))
-    return [_question(r, by_question.get(r.id, ())) for r in rows]
+        for qid, reason in (await s.execute(
+            select(QuestionDetectionRow.question_id, QuestionDetectionRow.reason)
+            .where(QuestionDetectionRow.question_id.in_(chunk))
+        )).all():
+            reasons[qid] = reason
+    return [_question(r, by_question.get(r.id, ()), reasons.get(r.id)) for r in rows]
+
+
+def _feedback(row: QuestionFeedbackRow) -> Feedback:
+    return Feedback(
+        compound_id=CompoundId(row.compound_id), room_id=RoomID(row.room_id),
+        event_id=EventID(row.event_id), kind=FeedbackKind(row.kind), text=row.text,
+        message_at=row.message_at, given_by=UserID(row.given_by), given_at=row.given_at,
+        urgent=row.urgent, question_id=row.question_id,
+        source_event_id=EventID(row.source_event_id) if row.source_event_id else None,
+    )
 
 
 class QuestionRepository:
@@ -124,6 +151,15 @@ class QuestionRepository:
                         escalate_at=new.escalate_at, expires_at=new.expires_at,
                         next_check_at=next_check_at, resident_replies=0,
                     ))
+                    await s.flush()
+                    qid = await s.scalar(select(QuestionRow.id).where(
+                        QuestionRow.room_id == new.room_id, QuestionRow.event_id == new.event_id
+                    ))
+                    if new.reason and qid is not None:
+                        s.add(QuestionDetectionRow(
+                            question_id=qid, reason=new.reason, score=new.score,
+                            urgent_score=new.urgent_score,
+                        ))
         except IntegrityError:
             pass  # another process recorded the same event first
         found = await self.by_event(new.room_id, new.event_id)
@@ -357,3 +393,74 @@ class QuestionRepository:
         except IntegrityError:
             return False
         return True
+
+    # ---- the officers' corrections and retrained models ----------
+    async def record_feedback(self, feedback: Feedback) -> bool:
+        """Record a correction, one per resident message: True if it is new or changed the
+        earlier one, False if the same correction was there already (an event handled again)."""
+        f = feedback
+        async with self.db.transaction() as s:
+            row = await s.scalar(select(QuestionFeedbackRow).where(
+                QuestionFeedbackRow.room_id == f.room_id,
+                QuestionFeedbackRow.event_id == f.event_id,
+            ))
+            if row is not None:
+                if row.kind == f.kind.value and row.urgent == f.urgent:
+                    return False
+                row.kind, row.urgent = f.kind.value, f.urgent
+                row.given_by, row.given_at = f.given_by, f.given_at
+                row.source_event_id = f.source_event_id
+                row.question_id = f.question_id if f.question_id is not None else row.question_id
+                return True
+            s.add(QuestionFeedbackRow(
+                compound_id=f.compound_id, room_id=f.room_id, event_id=f.event_id,
+                kind=f.kind.value, urgent=f.urgent, text=f.text, message_at=f.message_at,
+                question_id=f.question_id, given_by=f.given_by,
+                source_event_id=f.source_event_id, given_at=f.given_at,
+            ))
+        return True
+
+    async def feedback_between(
+        self, compound_ids: Sequence[int] | None, start: datetime, end: datetime
+    ) -> list[Feedback]:
+        query = select(QuestionFeedbackRow).where(
+            QuestionFeedbackRow.message_at >= start, QuestionFeedbackRow.message_at < end
+        )
+        if compound_ids is not None:
+            query = query.where(QuestionFeedbackRow.compound_id.in_(list(compound_ids)))
+        async with self.db.session() as s:
+            return [_feedback(r) for r in (await s.scalars(query)).all()]
+
+    async def all_feedback(self) -> list[Feedback]:
+        async with self.db.session() as s:
+            rows = (await s.scalars(
+                select(QuestionFeedbackRow).order_by(QuestionFeedbackRow.id)
+            )).all()
+            return [_feedback(r) for r in rows]
+
+    async def erase_feedback_text(self, room_id: str, event_id: str) -> None:
+        """The resident redacted the message: its text leaves the training data too."""
+        async with self.db.transaction() as s:
+            await s.execute(
+                update(QuestionFeedbackRow)
+                .where(QuestionFeedbackRow.room_id == room_id,
+                       QuestionFeedbackRow.event_id == event_id)
+                .values(text="")
+            )
+
+    async def latest_model(self, newer_than: int = 0) -> tuple[int, str] | None:
+        """The newest retrained model (id, JSON) if its id is above ``newer_than``."""
+        async with self.db.session() as s:
+            newest = await s.scalar(select(func.max(QuestionModelRow.id)))
+            if newest is None or newest <= newer_than:
+                return None
+            row = await s.get(QuestionModelRow, newest)
+            return (row.id, row.model) if row is not None else None
+
+    async def save_model(self, model: str, examples: int, feedback: int, now: datetime) -> int:
+        async with self.db.transaction() as s:
+            row = QuestionModelRow(created_at=now, examples=examples, feedback=feedback,
+                                   model=model)
+            s.add(row)
+            await s.flush()
+            return row.id

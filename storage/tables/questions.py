@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -86,3 +87,49 @@ class QuestionDigestRow(Base):
     station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     week: Mapped[str] = mapped_column(String(10), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuestionDetectionRow(Base):
+    """Why the detector took a message as a question (the flag says it), and its scores. Kept
+    beside ``questions`` (not a column of it) so the migration does not depend on 0004."""
+
+    __tablename__ = "question_detections"
+    question_id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    urgent_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class QuestionFeedbackRow(Base):
+    """An officer's correction of the detector: a false alarm (❌ or ``!notquestion``) or a
+    miss (``!flag``). One row per resident message, so a correction handled again after a
+    crash, or given twice, changes nothing; a later opposite correction replaces it."""
+
+    __tablename__ = "question_feedback"
+    __table_args__ = (
+        UniqueConstraint("room_id", "event_id", name="uq_question_feedback_room_id_event_id"),
+        Index("ix_question_feedback_compound_id_message_at", "compound_id", "message_at"),
+    )
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"))
+    room_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    message_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    question_id: Mapped[int | None] = mapped_column(_ID, nullable=True)
+    given_by: Mapped[str] = mapped_column(String(255))
+    source_event_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuestionModelRow(Base):
+    """A model retrained for this deployment (``linli questions retrain``); the newest wins."""
+
+    __tablename__ = "question_models"
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    examples: Mapped[int] = mapped_column(Integer)
+    feedback: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(Text)

@@ -186,7 +186,7 @@ def test_precision_and_recall_on_the_table() -> None:
         ("停水了？", "question_mark"),
         ("麻烦看一下", "mention"),
         ("楼上装修噪音太大了", "problem"),
-        ("5栋着火了", "urgent"),
+        ("5栋着火了", "urgent_word"),
         ("How do I get a residence permit", "interrogative"),
     ],
 )
