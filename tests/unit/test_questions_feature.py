@@ -20,6 +20,7 @@ from common.i18n import Translator
 from common.ids import CompoundId, EventID, RoomID, StationId, UserID
 from community.model import Compound, Directory, Role, StaffGrant, Station
 from questions.model import EditMessage, FlagLevel, MessageIn, PostFlag, QuestionState
+from questions.policy import txn_id
 from questions.service import QuestionService
 from storage.db import Database
 from storage.repos.community import CommunityRepository
@@ -229,7 +230,7 @@ async def test_flag_then_answer_edits_the_flag_with_the_real_service(
     await feature.tick(clock.now())
     assert len(gateway.sent) == 1
     room, body, txn = gateway.sent[0]
-    assert room == OFFICERS and txn is not None and txn.endswith("-flag")
+    assert room == OFFICERS and txn == txn_id(ROOM, "$q", FlagLevel.FLAG)
     assert "3栋2单元501" in body and "梅园小区" in body and "https://matrix.to/#/" in body
     assert await feature.metrics() == _samples(1, 1, 0)
 
