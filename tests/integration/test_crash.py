@@ -58,7 +58,8 @@ MUTE_FOR = "3s"
 VERIFIED_LEVEL = 1
 START_WAIT = 60.0  # the bot process up ("running;" in its log)
 SETUP_WAIT = 60.0  # the pool of verified residents, with the bot never killed
-SETTLE_WAIT = 40.0  # after the last restart, until nothing is missing
+SETTLE_WAIT = 40.0  # after the last restart: how long without progress before counting
+SETTLE_CAP = 300.0  # and at most this long in all (a loaded machine catches up slowly)
 BARRIER_WAIT = 20.0
 DATA_KEY = "k" * 43 + "="
 STATION = "xinhua"
@@ -311,6 +312,9 @@ class Tally:
 
     def missing(self) -> bool:
         return any(self.row(kind)[1] for kind, _ in KINDS)
+
+    def missing_count(self) -> int:
+        return sum(self.row(kind)[1] for kind, _ in KINDS)
 
     def clean(self) -> bool:
         return not any(self.row(kind)[1] or self.row(kind)[2] for kind, _ in KINDS)
@@ -709,12 +713,22 @@ async def play_round(world: World, bot: BotProcess, rng: random.Random, r: int,
 async def settle(world: World, bot: BotProcess, done: Actions) -> tuple[Tally, bool]:
     """After the last restart: the last replies, then poll until nothing is missing (or the
     deadline); a final !help answered means every earlier event was handled."""
+    # The deadline moves on while the bot makes progress (fewer effects missing): a loaded
+    # machine catches up slowly, but a lost effect never arrives and ends the wait.
+    cap = time.monotonic() + SETTLE_CAP
     deadline = time.monotonic() + SETTLE_WAIT
+    best: int | None = None
     while True:
         await answer_prompts(world, done.joined)
         tally = await count(world, done)
-        everyone_replied = all(r.replied_in for r in done.joined)
-        if (not tally.missing() and everyone_replied) or time.monotonic() > deadline:
+        unreplied = sum(1 for r in done.joined if not r.replied_in)
+        if not tally.missing() and not unreplied:
+            break
+        now = time.monotonic()
+        if best is None or tally.missing_count() + unreplied < best:
+            best = tally.missing_count() + unreplied
+            deadline = min(cap, now + SETTLE_WAIT)
+        if now > deadline:
             break
         assert bot.alive(), f"the bot died after the last restart:\n{bot.tail()}"
         await asyncio.sleep(1.0)
