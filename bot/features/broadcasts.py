@@ -23,7 +23,7 @@ from aiohttp import ClientError
 from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from bot.config import Config
 from bot.errors import new_ref
-from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited
+from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, is_transient
 from bot.runtime import EventEnv
 from bot.web.metrics import Sample
 from broadcasts.delivery import BroadcastSettings, DeliveryService
@@ -204,8 +204,13 @@ class BroadcastsFeature:
         """Fire what is due (the clock's now) and post the delivery reports."""
         try:
             reports = await self.delivery.tick()
-        except Exception:
-            log.exception("bulletin tick failed (ref: %s); trying again next tick", new_ref())
+        except Exception as exc:
+            if is_transient(exc):  # the database busy or the homeserver away: next tick
+                log.warning("bulletin tick paused by a passing failure (%s); trying again "
+                            "next tick", type(exc).__name__)
+            else:
+                log.exception("bulletin tick failed (ref: %s); trying again next tick",
+                              new_ref())
             return
         await self.post_reports(reports)
 
