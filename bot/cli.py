@@ -1,4 +1,14 @@
-"""The ``linli`` command line. Errors come out as one readable line, never a traceback."""
+"""The ``linli`` command line.
+
+It speaks the deployment's language (``bot.default_locale``, or ``--lang``) and prints what
+the operator needs: results on stdout, and on failure one readable line on stderr with exit
+code 1, never a traceback (``-v`` shows it, and debug logs). Log lines below WARNING (Alembic's
+INFO chatter among them) are not shown unless ``-v`` is given.
+
+Start-up is kept short: this module and the command modules import only argparse and light
+helpers at load time; a command imports the database layer, the Matrix client and the rest
+when it runs, and a database already at the newest migration is not handed to Alembic.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +16,28 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
-from bot.config import Config, ConfigError, load_config
-from common.clock import Clock, SystemClock
-from common.errors import DomainError
-from common.i18n import Translator
-from storage.db import Database, DatabaseError
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from common.clock import Clock
+    from common.errors import DomainError
+    from common.i18n import Translator
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 # Feature modules that add subcommands: each has ``register(subparsers)``. Subcommands set
-# ``func`` to ``async def handler(ctx: CliContext, args) -> int``.
+# ``func`` to ``async def handler(ctx: CliContext, args) -> int``. These modules import only
+# what building the parser needs; handlers import the rest when they run.
 COMMAND_MODULES = [
     "bot.cli_core",
     "bot.cli_verification",
@@ -30,20 +46,36 @@ COMMAND_MODULES = [
     "bot.cli_questions",
     "bot.cli_reports",
 ]
+DEFAULT_LOCALE = "zh-CN"
+CLI_LOG_HANDLER = "linli-cli"  # warnings only; `linli run` replaces it with the bot's logging
 
 Handler = Callable[["CliContext", argparse.Namespace], Awaitable[int]]
 
 
 class CliError(Exception):
-    """A failure to report to the operator as one line, exit code 1."""
+    """A failure to report to the operator as one line, exit code 1: a message key (of
+    bot/messages_cli.py or any catalogue) and its parameters, shown in the CLI's language."""
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        super().__init__(message)
+        self.key = message
+        self.params = params
+
+
+def _system_clock() -> Clock:
+    from common.clock import SystemClock
+
+    return SystemClock()
 
 
 @dataclass
 class CliContext:
-    """What a CLI handler gets: validated config, a migrated database, a clock, messages."""
+    """What a CLI handler gets: validated config, a migrated database, a clock, messages in
+    the CLI's language (``locale``)."""
 
     config_path: str | None
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=_system_clock)
+    lang: str | None = None  # --lang; None: the deployment's bot.default_locale
     _config: Config | None = None  # tests and the demo hand in a ready config
     _db: Database | None = None
     _translator: Translator | None = None
@@ -51,13 +83,25 @@ class CliContext:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from bot.config import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 
+    @property
+    def locale(self) -> str:
+        """The language the CLI speaks: --lang, else bot.default_locale."""
+        if self.lang:
+            return self.lang
+        return self.config.bot.default_locale
+
     async def database(self) -> Database:
         if self._db is None:
+            from storage.db import Database
+
             db = Database(self.config.database.url, echo=self.config.database.echo)
-            await db.upgrade()
+            if not await schema_is_current(db):
+                await db.upgrade()
             self._db = db
         return self._db
 
@@ -65,9 +109,17 @@ class CliContext:
     def translator(self) -> Translator:
         if self._translator is None:
             from bot.messages import all_catalogs
+            from common.i18n import Translator
 
             self._translator = Translator(all_catalogs())
         return self._translator
+
+    def t(self, message: str, /, **params: Any) -> str:
+        """A message of the catalogues in the CLI's language."""
+        return self.translator.render(self.locale, message, **params)
+
+    def say(self, message: str, /, **params: Any) -> None:
+        self.out(self.t(message, **params))
 
     def out(self, text: str = "") -> None:
         print(text)
@@ -77,67 +129,63 @@ class CliContext:
             await self._db.close()
 
 
+# --- the schema check -------------------------------------------------------------------------
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+
+
+def migration_heads(folder: Path) -> set[str] | None:
+    """The newest revisions of the migration scripts (those no other script builds on), read
+    from their text without importing Alembic; None if a script does not read plainly."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in sorted(folder.glob("*.py")):
+        text = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(text), _DOWN.search(text)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return (revisions - parents) or None
+
+
+async def schema_is_current(db: Database) -> bool:
+    """Whether the database already stands at every newest migration, so the command can skip
+    Alembic (about a third of a second) and its log lines. Any doubt answers False."""
+    from sqlalchemy import text
+
+    from storage.db import MIGRATIONS
+
+    heads = migration_heads(MIGRATIONS / "versions")
+    if heads is None:
+        return False
+    try:
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except Exception:  # noqa: BLE001 - no table yet, or unreachable: let the upgrade say
+        return False
+    return {row[0] for row in rows} == heads
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="linli",
         description="Linli: a Matrix bot for the chat rooms of residential compounds.",
     )
     parser.add_argument("--config", help="path to config.yaml (or set LINLI_CONFIG)")
+    parser.add_argument("--lang", dest="cli_lang", metavar="LOCALE",
+                        help="language of the output: zh-CN or en (default: bot.default_locale)")
     parser.add_argument("--version", action="version", version=f"linli {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show log lines and, on an unexpected error, its traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
-
-
-async def _dispatch(args: argparse.Namespace, handler: Handler) -> int:
-    ctx = CliContext(config_path=args.config)
-    try:
-        return await handler(ctx, args)
-    finally:
-        await ctx.close()
-
-
-def render_error(exc: DomainError, locale: str = "en") -> str:
-    from bot.messages import all_catalogs
-
-    translator = Translator(all_catalogs())
-    if translator.has(exc.key):
-        return translator.render(locale, exc.key, **exc.params)
-    return exc.key
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Handler | None = getattr(args, "func", None)
-    if handler is None:
-        parser.print_help()
-        return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        return asyncio.run(_dispatch(args, handler))
-    except ConfigError as exc:
-        print(f"linli: config error: {exc}", file=sys.stderr)
-    except DatabaseError as exc:
-        print(f"linli: {exc}", file=sys.stderr)
-    except DomainError as exc:
-        print(f"linli: {render_error(exc)}", file=sys.stderr)
-    except CliError as exc:
-        print(f"linli: {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for the operator
-        from bot.errors import new_ref
-
-        ref = new_ref()
-        log.exception("unexpected error (ref: %s)", ref)
-        print(f"linli: something went wrong (ref: {ref}): {type(exc).__name__}", file=sys.stderr)
-    return 1
 
 
 def add_command(
@@ -149,3 +197,121 @@ def add_command(
     parser.set_defaults(func=handler)
     return parser
 
+
+# --- running a command ---------------------------------------------------------------------
+
+
+def render_error(exc: DomainError, locale: str = "en") -> str:
+    from bot.messages import all_catalogs
+    from common.i18n import Translator
+
+    translator = Translator(all_catalogs())
+    if translator.has(exc.key):
+        return translator.render(locale, exc.key, **exc.params)
+    return exc.key
+
+
+def guess_locale(ctx: CliContext) -> str:
+    """The CLI's language when the config cannot be validated (a config error): --lang, else
+    ``bot.default_locale`` as written in the environment or the file, else zh-CN."""
+    from common.i18n import parse_locale
+
+    candidates: list[Any] = [ctx.lang, os.environ.get("LINLI_BOT__DEFAULT_LOCALE")]
+    path = ctx.config_path or os.environ.get("LINLI_CONFIG")
+    if path:
+        try:
+            from bot.config import load_yaml
+
+            data = load_yaml(Path(path).expanduser().read_text(encoding="utf-8"))
+            candidates.append(((data or {}).get("bot") or {}).get("default_locale"))
+        except Exception:  # noqa: BLE001, S110 - only a guess; the error itself is reported
+            pass
+    for value in candidates:
+        if isinstance(value, str):
+            try:
+                return parse_locale(value).value
+            except ValueError:
+                continue
+    return DEFAULT_LOCALE
+
+
+def error_line(ctx: CliContext, exc: BaseException, verbose: bool = False) -> str:
+    """The one line an operator reads for a failed command, in the CLI's language."""
+    from bot.config import ConfigError
+    from common.errors import DomainError
+
+    def render(locale: str, message: str, /, **params: Any) -> str:
+        if not ctx.translator.has(message):
+            return message
+        return ctx.translator.render(locale, message, **params)
+
+    if isinstance(exc, ConfigError):
+        return render(guess_locale(ctx), "cli.error.config", detail=str(exc))
+    try:
+        locale = ctx.locale
+    except ConfigError:
+        locale = guess_locale(ctx)
+    if isinstance(exc, CliError):
+        return render(locale, exc.key, **exc.params)
+    if isinstance(exc, DomainError):
+        return render(locale, exc.key, **exc.params)
+    database_error = _database_error_type()
+    if database_error is not None and isinstance(exc, database_error):
+        text = str(exc)
+        if text.startswith("cannot reach the database"):
+            return render(locale, "cli.error.db_unreachable",
+                          detail=text.removeprefix("cannot reach the database: "))
+        return render(locale, "cli.error.db", detail=text)
+    from bot.errors import new_ref
+
+    ref = new_ref()
+    log.log(logging.ERROR if verbose else logging.DEBUG, "unexpected error (ref: %s)", ref,
+            exc_info=exc)
+    return render(locale, "cli.error.unexpected", ref=ref, kind=type(exc).__name__)
+
+
+def _database_error_type() -> type[Exception] | None:
+    module = sys.modules.get("storage.db")  # loaded if the command reached the database
+    return getattr(module, "DatabaseError", None) if module else None
+
+
+async def _dispatch(ctx: CliContext, args: argparse.Namespace, handler: Handler) -> int:
+    try:
+        return await handler(ctx, args)
+    finally:
+        await ctx.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    root = logging.getLogger()
+    if not root.handlers:  # as logging.basicConfig: leave a host's (pytest's) logging alone
+        console = logging.StreamHandler()
+        console.set_name(CLI_LOG_HANDLER)
+        console.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose
+            else "linli: %(levelname)s %(name)s: %(message)s"
+        ))
+        root.addHandler(console)
+        root.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    lang: str | None = None
+    if args.cli_lang:
+        from common.i18n import parse_locale
+
+        try:
+            lang = parse_locale(args.cli_lang).value
+        except ValueError:
+            parser.error(f"--lang {args.cli_lang!r}: use zh-CN or en")
+    ctx = CliContext(config_path=args.config, lang=lang)
+    try:
+        return asyncio.run(_dispatch(ctx, args, handler))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the operator
+        print(f"linli: {error_line(ctx, exc, args.verbose)}", file=sys.stderr)
+    return 1

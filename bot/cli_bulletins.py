@@ -14,15 +14,13 @@ deduplicate); if it is interrupted, the running bot finishes the fan-out.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import CliContext, add_command
-from bot.scheduling import ApschedulerFireTimes
-from broadcasts.model import CommandResult
-from broadcasts.render import render_lines, render_reply
-from broadcasts.service import BulletinCommands
-from storage.repos.broadcasts import BroadcastRepository
-from storage.repos.community import CommunityRepository
+
+if TYPE_CHECKING:
+    from broadcasts.model import CommandResult
+    from broadcasts.service import BulletinCommands
 
 SPEC_HELP = (
     'TARGET SCHEDULE [until DATE] [tz ZONE] [series] | TITLE | BODY, e.g. '
@@ -64,6 +62,11 @@ def register(sub: Any) -> None:
 
 
 async def _service(ctx: CliContext) -> BulletinCommands:
+    from bot.scheduling import ApschedulerFireTimes
+    from broadcasts.service import BulletinCommands
+    from storage.repos.broadcasts import BroadcastRepository
+    from storage.repos.community import CommunityRepository
+
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
     return BulletinCommands(
@@ -77,9 +80,10 @@ async def _service(ctx: CliContext) -> BulletinCommands:
 
 
 def _print(ctx: CliContext, result: CommandResult, html: bool = False) -> int:
-    locale = ctx.config.bot.default_locale
+    from broadcasts.render import render_lines
+
     if result.lines:
-        ctx.out(render_lines(ctx.translator, locale, result.lines))
+        ctx.out(render_lines(ctx.translator, ctx.locale, result.lines))
     if result.preview is not None:
         ctx.out()
         ctx.out(result.preview.body)
@@ -131,7 +135,12 @@ async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
         process_owner,
         settings_from_config,
     )
+    from bot.scheduling import ApschedulerFireTimes
     from broadcasts.delivery import DeliveryService
+    from broadcasts.render import render_reply
+    from broadcasts.service import BulletinCommands
+    from storage.repos.broadcasts import BroadcastRepository
+    from storage.repos.community import CommunityRepository
 
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
@@ -149,7 +158,6 @@ async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
         result = await service.notice(None, args.target, args.text,
                                       mention_room=args.room_mention)
         await post_reports(gateway, ctx.translator, result.reports)
-    locale = ctx.config.bot.default_locale
     for report in result.reports:
-        ctx.out(render_reply(ctx.translator, locale, report.reply))
+        ctx.out(render_reply(ctx.translator, ctx.locale, report.reply))
     return 0

@@ -1,42 +1,47 @@
-"""Core subcommands: run, db, station, compound, staff, demo."""
+"""Core subcommands: run, db, station, compound, staff, demo.
+
+Only argparse is needed to register them; each handler imports what it uses when it runs, so
+``linli --help`` or ``linli compound list`` do not load the Matrix client."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import CliContext, CliError, add_command
-from bot.config import check_timezone
-from bot.matrix.gateway import STAFF_POWER, MatrixActionError, MatrixGateway
-from common.i18n import parse_locale
-from common.ids import UserID, parse_room_id, parse_slug, parse_user_id
-from community.model import AdmissionMode, Role, StaffGrant
-from storage.repos.botstate import BotStateRepository
-from storage.repos.community import CommunityRepository
+
+if TYPE_CHECKING:
+    from bot.matrix.gateway import MatrixGateway
+    from community.model import Directory
+
+ADMISSION_MODES = ("mute", "knock")
+STAFF_ROLES = ("officer", "property", "community", "judicial", "admin")
 
 
 @asynccontextmanager
 async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
     """The bot's Matrix client for one CLI command, reusing the running bot's device."""
+    from bot.matrix.gateway import MatrixActionError, MatrixGateway
     from bot.runtime import ACCESS_TOKEN, DEVICE_ID
+    from storage.repos.botstate import BotStateRepository
 
     db = await ctx.database()
     state = BotStateRepository(db, ctx.clock)
     gateway = MatrixGateway(ctx.config.matrix)
+    homeserver = ctx.config.matrix.homeserver
     try:
         try:
             device, token = await gateway.login(
                 await state.get(DEVICE_ID), await state.get(ACCESS_TOKEN)
             )
         except MatrixActionError as exc:
-            raise CliError(f"cannot log in to {ctx.config.matrix.homeserver}: {exc}") from exc
+            raise CliError("cli.error.login", homeserver=homeserver, detail=str(exc)) from exc
         except Exception as exc:
-            raise CliError(
-                f"cannot reach the homeserver {ctx.config.matrix.homeserver}: "
-                f"{type(exc).__name__}; check matrix.homeserver and that it is running"
-            ) from exc
+            raise CliError("cli.error.homeserver", homeserver=homeserver,
+                           kind=type(exc).__name__) from exc
         await state.set(DEVICE_ID, device)
         if ctx.config.matrix.access_token is None:
             await state.set(ACCESS_TOKEN, token)
@@ -69,6 +74,15 @@ def register(sub: Any) -> None:
     p = add_command(compound, "create", cmd_compound_create,
                     "create a compound and its room through the bot")
     _compound_args(p)
+    p = add_command(
+        compound, "import", cmd_compound_import,
+        "create many compounds from a CSV file (slug, name, station, mode, timezone); "
+        "run it again after an interruption: created ones are skipped",
+    )
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--encoding", help="force the file's encoding (e.g. gbk, utf-8)")
+    p.add_argument("--parallel", type=int, default=4, metavar="N",
+                   help="rooms created at once (default 4)")
     p = add_command(compound, "adopt", cmd_compound_adopt,
                     "take charge of an existing room the bot was invited to")
     _compound_args(p)
@@ -80,7 +94,12 @@ def register(sub: Any) -> None:
     p.add_argument("--timezone")
     p.add_argument("--locale")
     p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                   help="a compound setting, e.g. grace=72h (repeatable)")
+                   help="a compound setting, merged into what is set: "
+                        "'questions={deadline: 1h}', questions.office_end=18:00, "
+                        "'verification={grace: 96h}' (repeatable)")
+    p.add_argument("--unset", action="append", default=[], metavar="KEY",
+                   help="remove a setting (back to the default): questions.deadline, "
+                        "emergency_numbers (repeatable)")
 
     staff = sub.add_parser("staff", help="staff roles").add_subparsers(metavar="ACTION")
     p = add_command(staff, "add", cmd_staff_add, "give a Matrix user a staff or admin role")
@@ -105,37 +124,67 @@ def _compound_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--station", required=True, help="slug of the station")
     p.add_argument("--timezone", default=None)
     p.add_argument("--locale", default=None)
-    p.add_argument("--mode", choices=[m.value for m in AdmissionMode], default="mute",
+    p.add_argument("--mode", choices=ADMISSION_MODES, default="mute",
                    help="admission: mute (join, post after verification) or knock")
 
 
 def _staff_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("user_id")
-    p.add_argument("--role", required=True,
-                   choices=[r.value for r in Role if r is not Role.RESIDENT])
+    p.add_argument("--role", required=True, choices=STAFF_ROLES)
     p.add_argument("--station", help="slug: the role holds for the station's compounds")
     p.add_argument("--compound", help="slug: the role holds for one compound")
 
 
-async def cmd_run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.app import run
+def service_logging(level: str) -> None:
+    """Log lines with their time for the long-running bot (the CLI shows warnings only)."""
+    from bot.cli import CLI_LOG_HANDLER
     from bot.logs import configure_logging
 
-    configure_logging(ctx.config.logging.level)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == CLI_LOG_HANDLER:
+            root.removeHandler(handler)
+    configure_logging(level)
+
+
+async def cmd_run(ctx: CliContext, args: argparse.Namespace) -> int:
+    from bot.app import run
+
+    service_logging(ctx.config.logging.level)
     return await run(ctx.config)
 
 
 async def cmd_db_upgrade(ctx: CliContext, args: argparse.Namespace) -> int:
     await ctx.database()
-    ctx.out("database is up to date")
+    ctx.say("cli.db.current")
     return 0
+
+
+def check_timezone(value: str) -> str:
+    from bot.config import check_timezone as check
+
+    try:
+        return check(value)
+    except ValueError:
+        raise CliError("cli.error.timezone", value=value[:60]) from None
+
+
+def check_locale(value: str) -> str:
+    from common.i18n import parse_locale
+
+    try:
+        return parse_locale(value).value
+    except ValueError:
+        raise CliError("cli.error.locale", value=value[:20]) from None
 
 
 async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
     from bot.rooms import create_officers_room
+    from common.ids import parse_room_id, parse_slug
+    from storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
-    locale = parse_locale(args.locale).value
+    locale = check_locale(args.locale)
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     officers_room = parse_room_id(args.officers_room) if args.officers_room else None
     if officers_room is None:
@@ -148,79 +197,87 @@ async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
         station = await repo.update_station(
             slug, supervisors_room_id=parse_room_id(args.supervisors_room)
         )
-    ctx.out(f"station {station.slug} created; officers' room {station.officers_room_id}")
+    ctx.say("cli.station.created", slug=station.slug, room=station.officers_room_id)
     return 0
 
 
 async def cmd_station_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.community import CommunityRepository
+
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     for s in await repo.list_stations():
-        ctx.out(f"{s.slug}\t{s.name}\t{s.locale}\tofficers: {s.officers_room_id or '-'}")
+        ctx.say("cli.station.row", slug=s.slug, name=s.name, lang=s.locale,
+                room=s.officers_room_id or "-")
     return 0
 
 
-async def _compound_defaults(ctx: CliContext, args: argparse.Namespace) -> tuple[str, str]:
+def _compound_defaults(ctx: CliContext, args: argparse.Namespace) -> tuple[str, str]:
     tz = check_timezone(args.timezone or ctx.config.bot.default_timezone)
-    locale = parse_locale(args.locale or ctx.config.bot.default_locale).value
+    locale = check_locale(args.locale or ctx.config.bot.default_locale)
     return tz, locale
 
 
-def _station_staff(directory: Any, station_id: int) -> list[str]:
+def station_staff(directory: Directory, station_id: int) -> list[str]:
+    from community.model import Role
+
     return sorted({g.user_id for g in directory.grants
                    if g.station_id == station_id and g.role in (Role.OFFICER, Role.ADMIN)})
 
 
 async def cmd_compound_create(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.rooms import create_compound_room
+    from bot.rooms import compound_room
+    from common.errors import Conflict
+    from common.ids import parse_slug
+    from community.model import AdmissionMode
+    from storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
-    try:
-        tz, locale = await _compound_defaults(ctx, args)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
-    station = await repo.station(args.station)
-    if (await repo.load_directory()).compound_by_slug(slug):
-        from common.errors import Conflict
-
-        raise Conflict("error.compound_exists", slug=slug)
-    directory = await repo.load_directory()
-    staff = _station_staff(directory, station.id)
-    mode = AdmissionMode(args.mode)
-    async with bot_gateway(ctx) as gateway:
-        room_id, alias = await create_compound_room(
-            gateway, ctx.translator, name=args.name, slug=slug, locale=locale, mode=mode,
-            staff=staff,
-        )
-    compound = await repo.create_compound(
-        slug=slug, name=args.name, station_id=station.id, room_id=room_id, room_alias=alias,
-        timezone=tz, locale=locale, admission_mode=mode,
-    )
-    ctx.out(f"compound {compound.slug} created: room {room_id}" + (f" ({alias})" if alias else ""))
-    return 0
-
-
-async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.rooms import adopt_room
-
-    slug = parse_slug(args.slug)
-    try:
-        tz, locale = await _compound_defaults(ctx, args)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    tz, locale = _compound_defaults(ctx, args)
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     station = await repo.station(args.station)
     directory = await repo.load_directory()
     if directory.compound_by_slug(slug):
-        from common.errors import Conflict
-
         raise Conflict("error.compound_exists", slug=slug)
     mode = AdmissionMode(args.mode)
+    async with bot_gateway(ctx) as gateway:
+        room = await compound_room(
+            gateway, ctx.translator, name=args.name, slug=slug, locale=locale, mode=mode,
+            staff=station_staff(directory, station.id),
+        )
+    compound = await repo.create_compound(
+        slug=slug, name=args.name, station_id=station.id, room_id=room.room_id,
+        room_alias=room.alias, timezone=tz, locale=locale, admission_mode=mode,
+    )
+    ctx.say("cli.compound.reused" if room.reused else "cli.compound.created",
+            slug=compound.slug, room=room.room_id, alias=f" ({room.alias})" if room.alias else "")
+    return 0
+
+
+async def cmd_compound_import(ctx: CliContext, args: argparse.Namespace) -> int:
+    from bot.bulk_compounds import import_compounds
+
+    return await import_compounds(ctx, args)
+
+
+async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     from bot.cli_verification import policy_from_config, protector_from_config
+    from bot.rooms import adopt_room
+    from common.errors import Conflict
+    from common.ids import UserID, parse_slug
+    from community.model import AdmissionMode
     from storage.repos.audit import AuditRepository
+    from storage.repos.community import CommunityRepository
     from storage.repos.verification import VerificationRepository
     from verification.service import VerificationService
 
+    slug = parse_slug(args.slug)
+    tz, locale = _compound_defaults(ctx, args)
+    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    station = await repo.station(args.station)
+    directory = await repo.load_directory()
+    if directory.compound_by_slug(slug):
+        raise Conflict("error.compound_exists", slug=slug)
+    mode = AdmissionMode(args.mode)
     # Built before the room is touched: a missing data key stops here, not half-way.
     db = await ctx.database()
     verification = VerificationService(
@@ -229,86 +286,113 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     )
     async with bot_gateway(ctx) as gateway:
         room_id, members = await adopt_room(
-            gateway, args.room, mode, _station_staff(directory, station.id)
+            gateway, args.room, mode, station_staff(directory, station.id)
         )
         bot_user = gateway.user_id
-    compound = await repo.create_compound(
-        slug=slug, name=args.name, station_id=station.id, room_id=room_id,
-        room_alias=args.room if args.room.startswith("#") else None,
-        timezone=tz, locale=locale, admission_mode=mode, settings={"adopted": True},
-    )
-    ctx.out(
-        f"compound {compound.slug} adopted room {room_id} with {len(members)} existing members"
-    )
-    # Existing members (not staff) wait to verify with the longer grace, not muted now; the
-    # running bot asks them by direct message at the configured rate.
-    directory = await repo.load_directory(ctx.config.bot.admins)
-    residents = [m for m in members
-                 if m != bot_user and not directory.is_staff_in_compound(m, compound)]
-    added = await verification.adopt(compound, [UserID(m) for m in residents])
-    ctx.out(f"{added} members are asked to verify by direct message (a few per minute)")
+    # The compound and its adopted members commit together: a running bot learns of the
+    # compound (directory version) only once its members are recorded as adopted, so it
+    # never treats them as new joiners, nor races this command for their rows.
+    async with db.unit_of_work():
+        compound = await repo.create_compound(
+            slug=slug, name=args.name, station_id=station.id, room_id=room_id,
+            room_alias=args.room if args.room.startswith("#") else None,
+            timezone=tz, locale=locale, admission_mode=mode, settings={"adopted": True},
+        )
+        # Existing members (not staff) wait to verify with the longer grace, not muted now;
+        # the running bot asks them by direct message at the configured rate.
+        directory = await repo.load_directory(ctx.config.bot.admins)
+        residents = [m for m in members
+                     if m != bot_user and not directory.is_staff_in_compound(m, compound)]
+        added = await verification.adopt(compound, [UserID(m) for m in residents])
+    ctx.say("cli.compound.adopted", slug=compound.slug, room=room_id, members=len(members))
+    ctx.say("cli.compound.asked", count=added)
     return 0
 
 
 async def cmd_compound_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.community import CommunityRepository
+
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     directory = await repo.load_directory()
     for c in sorted(directory.compounds.values(), key=lambda c: c.slug):
         station = directory.stations[c.station_id]
-        ctx.out(f"{c.slug}\t{c.name}\t{station.slug}\t{c.admission_mode.value}\t{c.timezone}\t"
-                f"{c.locale}\t{c.room_alias or c.room_id or '-'}")
+        ctx.say("cli.compound.row", slug=c.slug, name=c.name, station=station.slug,
+                mode=c.admission_mode.value, timezone=c.timezone, lang=c.locale,
+                room=c.room_alias or c.room_id or "-")
     return 0
 
 
 async def cmd_compound_set(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.community import CommunityRepository
+
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     compound = await repo.compound(args.slug)
     changes: dict[str, Any] = {}
     if args.name:
         changes["name"] = args.name
     if args.timezone:
-        try:
-            changes["timezone"] = check_timezone(args.timezone)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
+        changes["timezone"] = check_timezone(args.timezone)
     if args.locale:
-        try:
-            changes["locale"] = parse_locale(args.locale).value
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-    if args.setting:
-        import yaml
+        changes["locale"] = check_locale(args.locale)
+    unsets = getattr(args, "unset", None) or []
+    if args.setting or unsets:
+        from bot.compound_settings import SettingError, checked, merged
 
-        settings = dict(compound.settings)
-        for item in args.setting:
-            key, sep, value = item.partition("=")
-            if not sep or not key.strip():
-                raise CliError(f"--setting {item!r}: write it as KEY=VALUE")
-            settings[key.strip()] = yaml.safe_load(value)
+        try:
+            settings = checked(ctx.config, merged(compound.settings, args.setting, unsets))
+        except SettingError as exc:
+            raise setting_error(ctx, exc) from None
         changes["settings"] = settings
     if not changes:
-        raise CliError("nothing to change; give --name, --timezone, --locale or --setting")
+        raise CliError("cli.compound.nothing")
     await repo.update_compound(args.slug, **changes)
-    ctx.out(f"compound {args.slug} updated")
+    ctx.say("cli.compound.updated", slug=args.slug)
+    if "settings" in changes:
+        import json
+
+        for key, value in changes["settings"].items():
+            ctx.say("cli.compound.setting_now", setting=key,
+                    value=json.dumps(value, ensure_ascii=False))
     return 0
 
 
+# Setting errors whose message names the key itself; the others say what is wrong with the
+# value, inside "compound setting KEY is invalid: ...".
+_NAMES_KEY = ("cli.setting.unknown", "cli.setting.column", "cli.setting.not_set",
+              "cli.setting.form", "cli.setting.yaml", "cli.setting.empty")
+
+
+def setting_error(ctx: CliContext, exc: Any) -> CliError:
+    if exc.message in _NAMES_KEY:
+        return CliError(exc.message, setting=exc.key, **exc.params)
+    return CliError("cli.setting.invalid", setting=exc.key,
+                    problem=ctx.t(exc.message, **exc.params))
+
+
 async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
+    from bot.matrix.gateway import STAFF_POWER, MatrixActionError
+    from common.ids import UserID, parse_user_id
+    from community.model import Role, StaffGrant
+    from storage.repos.community import CommunityRepository
+
     user = parse_user_id(args.user_id)
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     station_id = (await repo.station(args.station)).id if args.station else None
     compound = await repo.compound(args.compound) if args.compound else None
     role = Role(args.role)
     if role is not Role.ADMIN and station_id is None and compound is None:
-        raise CliError("staff roles need --station or --compound (only admins may have neither)")
+        raise CliError("cli.staff.needs_scope")
     await repo.add_grant(StaffGrant(
         UserID(user), role, station_id=station_id,
         compound_id=compound.id if compound else None,
         display_name=args.name, phone=args.phone,
     ))
-    ctx.out(f"{user} is now {role.value}"
-            + (f" of station {args.station}" if args.station else "")
-            + (f" of compound {args.compound}" if args.compound else ""))
+    scope = ""
+    if args.station:
+        scope += ctx.t("cli.staff.scope.station", slug=args.station)
+    if args.compound:
+        scope += ctx.t("cli.staff.scope.compound", slug=args.compound)
+    ctx.say("cli.staff.granted", user=user, role=ctx.t(f"cli.role.{role.value}"), scope=scope)
     if args.no_invite:
         return 0
     directory = await repo.load_directory()
@@ -329,12 +413,16 @@ async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
                 await gateway.invite(room, user)
             except MatrixActionError as exc:
                 if "already in the room" not in exc.message and exc.errcode != "M_FORBIDDEN":
-                    ctx.out(f"warning: could not invite {user} to {room}: {exc}")
-    ctx.out(f"invited to {len(set(rooms))} room(s)")
+                    ctx.say("cli.staff.invite_failed", user=user, room=room, detail=str(exc))
+    ctx.say("cli.staff.invited", count=len(set(rooms)))
     return 0
 
 
 async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
+    from common.ids import parse_user_id
+    from community.model import Role
+    from storage.repos.community import CommunityRepository
+
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     station_id = (await repo.station(args.station)).id if args.station else None
     compound_id = (await repo.compound(args.compound)).id if args.compound else None
@@ -342,25 +430,29 @@ async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
         parse_user_id(args.user_id), Role(args.role), station_id, compound_id
     )
     if not removed:
-        raise CliError("no such role to remove")
-    ctx.out("removed")
+        raise CliError("cli.staff.no_such_role")
+    ctx.say("cli.staff.removed")
     return 0
 
 
 async def cmd_staff_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.community import CommunityRepository
+
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     directory = await repo.load_directory()
     for g in directory.grants:
-        where = "district"
+        where = ctx.t("cli.staff.where.district")
         if g.station_id is not None:
-            where = "station " + directory.stations[g.station_id].slug
+            where = ctx.t("cli.staff.where.station", slug=directory.stations[g.station_id].slug)
         if g.compound_id is not None:
-            where = "compound " + directory.compounds[g.compound_id].slug
-        ctx.out(f"{g.user_id}\t{g.role.value}\t{where}")
+            where = ctx.t("cli.staff.where.compound",
+                          slug=directory.compounds[g.compound_id].slug)
+        ctx.say("cli.staff.row", user=g.user_id, role=g.role.value, scope=where)
     return 0
 
 
 async def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
+    service_logging("INFO")
     return await run_demo(args)

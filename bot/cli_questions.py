@@ -1,20 +1,35 @@
-"""``linli stats``: response times to residents' questions per compound, staff member and week."""
+"""``linli stats``: response times to residents' questions (and detection as the officers'
+corrections measure it) per compound, staff member and week; ``linli questions train|retrain|
+try``: the question model."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from bot.cli import CliContext, add_command
-from common.errors import DomainError, NotFound
-from common.i18n import parse_locale
-from questions.service import QuestionService
-from questions.stats import resolve_week
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from bot.cli import CliContext, CliError, add_command
 
 
 def register(sub: Any) -> None:
+    q = sub.add_parser("questions", help="the question detector's model",
+                       description="The question detector's model: build, retrain, try.")
+    actions = q.add_subparsers(dest="questions_action", metavar="ACTION")
+    p_train = add_command(
+        actions, "train", train_command,
+        "Build the shipped model from the corpus's train split (questions/data/model.json).",
+    )
+    p_train.add_argument("--corpus", help="JSON-lines corpus (default: the shipped one)")
+    p_train.add_argument("--out", help="where to write the model (default: the package's)")
+    add_command(
+        actions, "retrain", retrain_command,
+        "Retrain for this deployment: the whole corpus plus the officers' corrections; the "
+        "running bot takes the new model within a minute.",
+    )
+    p_try = add_command(actions, "try", try_command,
+                        "Show what the detector makes of a message, and why.")
+    p_try.add_argument("text", nargs="+", help="the message")
+    p_try.add_argument("--rules", action="store_true", help="the rules alone, no model")
     p = add_command(
         sub, "stats", stats_command,
         "Response times to residents' questions: per compound, staff member and ISO week.",
@@ -32,11 +47,19 @@ def register(sub: Any) -> None:
 
 
 async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
+    # Imported here, not at the top: the CLI starts without the database layer (issue 13).
+    from common.errors import DomainError, NotFound
+    from common.i18n import parse_locale
+    from questions.service import QuestionService
+    from questions.stats import resolve_week
+    from storage.repos.community import CommunityRepository
+    from storage.repos.questions import QuestionRepository
+
     config = ctx.config
     try:
-        locale = parse_locale(args.locale).value if args.locale else config.bot.default_locale
+        locale = parse_locale(args.locale).value if args.locale else ctx.locale
     except ValueError:
-        locale = config.bot.default_locale
+        locale = ctx.locale
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory(config.bot.admins)
     stations = None
@@ -70,4 +93,80 @@ async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
         compound_slugs=args.compound or None, trend_weeks=max(0, args.weeks),
     )
     ctx.out(text)
+    return 0
+
+
+def _default_model_path() -> Path:
+    import questions
+
+    return Path(questions.__file__).resolve().parent / "data" / "model.json"
+
+
+async def train_command(ctx: CliContext, args: argparse.Namespace) -> int:
+    ctx.out(_train_to_file(args.corpus, args.out))
+    return 0
+
+
+def _train_to_file(corpus: str | None, out_path: str | None) -> str:
+    """Train on the corpus's train split and write the model file (blocking: a few seconds)."""
+    from questions.classifier import corpus_text
+    from questions.training import read_corpus, train
+
+    text = Path(corpus).read_text("utf-8") if corpus else corpus_text()
+    examples = [e for e in read_corpus(text) if e.split == "train"]
+    if not examples:
+        raise CliError("the corpus has no train lines")
+    model = train(examples, info={"source": "corpus train split"})
+    out = Path(out_path) if out_path else _default_model_path()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(model.to_json() + "\n", encoding="utf-8")
+    return (f"model trained on {len(examples)} messages -> {out} "
+            f"(question threshold {model.question.threshold}, "
+            f"urgent threshold {model.urgent.threshold})")
+
+
+async def retrain_command(ctx: CliContext, args: argparse.Namespace) -> int:
+    from questions.classifier import corpus_text
+    from questions.model import FeedbackKind
+    from questions.training import FEEDBACK_WEIGHT, Example, read_corpus, train
+    from storage.repos.questions import QuestionRepository
+
+    db = await ctx.database()
+    repo = QuestionRepository(db, ctx.clock)
+    corpus = read_corpus(corpus_text())
+    feedback = [f for f in await repo.all_feedback() if f.text.strip()]
+    extra = [
+        Example(
+            text=f.text, question=f.kind is FeedbackKind.MISS,
+            urgent=f.urgent if f.kind is FeedbackKind.MISS else False,
+            group=f"feedback-{f.room_id}-{f.event_id}", weight=FEEDBACK_WEIGHT,
+            kind="feedback",
+        )
+        for f in feedback
+    ]
+    model = train([*corpus, *extra], info={"source": "corpus and officers' corrections",
+                                           "feedback": len(extra)})
+    model_id = await repo.save_model(model.to_json(), len(corpus) + len(extra), len(extra),
+                                     ctx.clock.now())
+    misses = sum(1 for f in feedback if f.kind is FeedbackKind.MISS)
+    ctx.out(f"model {model_id} retrained on {len(corpus)} corpus messages and {len(extra)} "
+            f"corrections ({misses} misses, {len(extra) - misses} false alarms); the bot "
+            "uses it within a minute")
+    return 0
+
+
+async def try_command(ctx: CliContext, args: argparse.Namespace) -> int:
+    from questions.classifier import builtin
+    from questions.detect import detect, topic_of
+    from questions.settings import QuestionSettings
+
+    text = " ".join(args.text)
+    settings = QuestionSettings()
+    model = None if args.rules else builtin()
+    verdict = detect(text, settings, model=model)
+    scores = ""
+    if verdict.score is not None:
+        scores = f" p(question)={verdict.score:.2f} p(urgent)={verdict.urgent_score:.2f}"
+    ctx.out(f"question={verdict.is_question} urgent={verdict.urgent} "
+            f"reason={verdict.reason or '-'} topic={topic_of(text, settings)}{scores}")
     return 0

@@ -11,12 +11,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import CliContext, CliError, add_command
-from bot.cli_verification import policy_from_config
-from bot.config import ConfigError
-from bot.features.enrolment import protector_from_security
 from bot.reporting import FIGURE_COLUMNS as FIGURES
 from bot.reporting import (
     Formatter,
@@ -33,14 +30,10 @@ from bot.reporting import (
     terminal_table,
     unenrolled_table,
 )
-from common.i18n import parse_locale
-from common.ids import parse_slug
-from community.model import Compound
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository
-from verification.model import EnrolmentReport
-from verification.service import VerificationService
+
+if TYPE_CHECKING:
+    from community.model import Compound
+    from verification.model import EnrolmentReport
 
 TABLES = ("all", "compounds", "buildings", "unenrolled", "pending")
 FLATS_WIDTH = 60  # wrap the flats of a unit at this many terminal columns
@@ -75,14 +68,23 @@ def _actor() -> str:
 
 
 async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
+    from bot.cli_verification import policy_from_config
+    from bot.config import ConfigError
+    from bot.features.enrolment import protector_from_security
+    from common.i18n import parse_locale
+    from common.ids import parse_slug
+    from storage.repos.audit import AuditEntry, AuditRepository
+    from storage.repos.community import CommunityRepository
+    from storage.repos.verification import VerificationRepository
+    from verification.service import VerificationService
+
     try:
-        locale = parse_locale(args.lang or ctx.config.bot.default_locale).value
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+        locale = parse_locale(args.lang).value if args.lang else ctx.locale
+    except ValueError:
+        raise CliError("cli.error.locale", value=str(args.lang)[:20]) from None
     table = args.table or ("compounds" if args.format == "csv" else "all")
     if args.format == "csv" and table == "all":
-        raise CliError("csv holds one table: choose --table compounds, buildings, unenrolled "
-                       "or pending")
+        raise CliError("cli.report.csv_one_table")
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory()
     if args.compound:
@@ -92,7 +94,7 @@ async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
     try:
         protector = protector_from_security(ctx.config.security)
     except ConfigError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError("cli.error.config", detail=str(exc)) from None
     audit = AuditRepository(db, ctx.clock)
     service = VerificationService(
         VerificationRepository(db, ctx.clock, protector), audit, ctx.clock,

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import argparse
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import CliContext, add_command
-from common.i18n import format_local_time
-from common.ids import StationId, parse_slug
-from moderation.tokens import PrincipalKind, TokenService, WebToken
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import WebTokenRepository
+
+if TYPE_CHECKING:
+    from common.ids import StationId
+    from moderation.tokens import WebToken
 
 CLI_ACTOR = "cli"
+TOKEN_KINDS = ("admin", "officer")  # moderation.tokens.PrincipalKind
 
 
 def register(sub: Any) -> None:
@@ -30,7 +29,7 @@ def register(sub: Any) -> None:
     create = add_command(
         actions, "create", create_token, "create a token (printed once, stored hashed)"
     )
-    create.add_argument("--role", required=True, choices=[k.value for k in PrincipalKind])
+    create.add_argument("--role", required=True, choices=TOKEN_KINDS)
     create.add_argument(
         "--station", metavar="SLUG",
         help="the station whose compounds the token may see (required for officer tokens)",
@@ -42,8 +41,14 @@ def register(sub: Any) -> None:
 
 
 async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    from common.ids import parse_slug
+    from moderation.tokens import TokenService
+    from storage.repos.audit import AuditEntry, AuditRepository
+    from storage.repos.community import CommunityRepository
+    from storage.repos.moderation import WebTokenRepository
+
     db = await ctx.database()
-    locale = ctx.config.bot.default_locale
+    locale = ctx.locale
     t = ctx.translator
     station_id: StationId | None = None
     scope = t.render(locale, "tokens.scope.district")
@@ -76,8 +81,12 @@ async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
+    from moderation.tokens import TokenService
+    from storage.repos.audit import AuditEntry, AuditRepository
+    from storage.repos.moderation import WebTokenRepository
+
     db = await ctx.database()
-    locale = ctx.config.bot.default_locale
+    locale = ctx.locale
     token = await TokenService(WebTokenRepository(db, ctx.clock), ctx.clock).revoke(args.id)
     await AuditRepository(db, ctx.clock).record(
         AuditEntry(
@@ -93,8 +102,13 @@ async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
+    from common.i18n import format_local_time
+    from moderation.tokens import TokenService
+    from storage.repos.community import CommunityRepository
+    from storage.repos.moderation import WebTokenRepository
+
     db = await ctx.database()
-    locale = ctx.config.bot.default_locale
+    locale = ctx.locale
     tz = ctx.config.bot.default_timezone
     t = ctx.translator
     tokens = await TokenService(WebTokenRepository(db, ctx.clock), ctx.clock).list_tokens()

@@ -18,34 +18,36 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli import CliContext, CliError, add_command
-from bot.config import VerificationConfig
-from common.crypto import DataKeyError, DataProtector, generate_key
-from community.model import Compound, Role
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository
-from verification.cards import CardOfficer, render_cards, room_link
-from verification.codes import format_code
-from verification.importer import Problem
-from verification.model import PersonStatus
-from verification.policy import VerificationPolicy
-from verification.registry import RegistryService
-from verification.service import VerificationService
+
+if TYPE_CHECKING:
+    from bot.config import VerificationConfig
+    from common.crypto import DataProtector
+    from community.model import Compound
+    from storage.repos.audit import AuditRepository
+    from storage.repos.verification import VerificationRepository
+    from verification.cards import CardOfficer
+    from verification.importer import Problem
+    from verification.policy import VerificationPolicy
+    from verification.registry import RegistryService
 
 LARGE_FILE_ROWS = 2000
 
 
 def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
     """The policy defaults from the config section (the edge uses this too)."""
+    from verification.policy import VerificationPolicy
+
     values: dict[str, Any] = section.model_dump()
     values["reminders"] = tuple(values["reminders"])
     return VerificationPolicy(**values)
 
 
 def protector_from_config(ctx: CliContext) -> DataProtector:
+    from common.crypto import DataKeyError, DataProtector
+
     sec = ctx.config.security
     try:
         return DataProtector.from_strings(
@@ -53,7 +55,7 @@ def protector_from_config(ctx: CliContext) -> DataProtector:
             [k.get_secret_value() for k in sec.previous_data_keys],
         )
     except DataKeyError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError("cli.error.data_key", detail=str(exc)) from None
 
 
 def _actor() -> str:
@@ -66,6 +68,11 @@ def _actor() -> str:
 async def _setup(
     ctx: CliContext, slug: str
 ) -> tuple[Compound, VerificationRepository, RegistryService, AuditRepository]:
+    from storage.repos.audit import AuditRepository
+    from storage.repos.community import CommunityRepository
+    from storage.repos.verification import VerificationRepository
+    from verification.registry import RegistryService
+
     db = await ctx.database()
     compound = await CommunityRepository(db, ctx.clock).compound(slug)
     repo = VerificationRepository(db, ctx.clock, protector_from_config(ctx))
@@ -85,40 +92,53 @@ async def _write_private(path: Path, text: str, encoding: str) -> None:
     try:
         await asyncio.to_thread(_write_private_sync, path, text, encoding)
     except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+        raise CliError("cli.error.write", path=str(path), reason=exc.strerror) from None
 
 
 async def _audit(audit: AuditRepository, compound: Compound, action: str, **details: Any) -> None:
+    from storage.repos.audit import AuditEntry
+
     await audit.record(AuditEntry(actor=_actor(), action=action, station_id=compound.station_id,
                                   compound_id=compound.id, details=details))
 
 
 # keys ------------------------------------------------------------------------------------------
 async def keys_generate(ctx: CliContext, args: argparse.Namespace) -> int:
+    from common.crypto import generate_key
+
     ctx.out(generate_key())
     return 0
 
 
 async def keys_rotate(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.verification import VerificationRepository
+
     protector = protector_from_config(ctx)
     repo = VerificationRepository(await ctx.database(), ctx.clock, protector)
     counts = await repo.rotate_keys()
-    ctx.out(f"re-encrypted {counts.people} people under key {protector.key_id}")
+    ctx.say("cli.keys.rotated", people=counts.people, key_id=protector.key_id)
     if counts.codes_on_old_keys:
-        ctx.out(
-            f"{counts.codes_on_old_keys} live enrolment codes were issued under an older key: "
-            "they keep working while that key stays in security.previous_data_keys; "
-            "re-issue cards (linli cards) before removing it"
-        )
+        ctx.say("cli.keys.old_codes", count=counts.codes_on_old_keys)
     return 0
 
 
 # households ------------------------------------------------------------------------------------
+def report_line(ctx: CliContext, row: int, column: str, text: str) -> str:
+    """``row 7, column phone: ...`` / ``第 7 行，电话：...`` in the CLI's language (row 0: the
+    file as a whole)."""
+    if ctx.translator.has(f"cli.column.{column}"):
+        column = ctx.t(f"cli.column.{column}")
+    if row and column:
+        return ctx.t("cli.import.row_column", row=row, column=column, text=text)
+    if row:
+        return ctx.t("cli.import.row", row=row, text=text)
+    if column:
+        return ctx.t("cli.import.file_column", column=column, text=text)
+    return ctx.t("cli.import.file", text=text)
+
+
 def _report_line(ctx: CliContext, problem: Problem) -> str:
-    text = ctx.translator.render("en", problem.key, **problem.params)
-    where = f"row {problem.row}" if problem.row else "file"
-    column = f", column {problem.column}" if problem.column else ""
-    return f"{where}{column}: {text}"
+    return report_line(ctx, problem.row, problem.column, ctx.t(problem.key, **problem.params))
 
 
 async def households_import(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -126,13 +146,14 @@ async def households_import(ctx: CliContext, args: argparse.Namespace) -> int:
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+        raise CliError("cli.error.read", path=str(path), reason=exc.strerror) from None
     compound, _, registry, audit = await _setup(ctx, args.compound)
     show = sys.stderr.isatty() or data.count(b"\n") > LARGE_FILE_ROWS
 
     def progress(done: int) -> None:
         if show:
-            print(f"\rstoring… {done} rows", end="", file=sys.stderr, flush=True)
+            print("\r" + ctx.t("cli.import.storing", rows=done), end="", file=sys.stderr,
+                  flush=True)
 
     outcome = await registry.import_file(
         compound, data, _actor(), encoding=args.encoding, partial=args.partial,
@@ -144,19 +165,17 @@ async def households_import(ctx: CliContext, args: argparse.Namespace) -> int:
     for problem in parsed.problems:
         ctx.out(_report_line(ctx, problem))
     good, bad = len(parsed.records), len(parsed.bad_rows)
-    ctx.out(f"{parsed.rows} rows read ({parsed.encoding}): {good} good, {bad} with problems")
+    ctx.say("cli.import.read", rows=parsed.rows, encoding=parsed.encoding, good=good, bad=bad)
     if outcome.counts is None:
         if parsed.problems:
-            ctx.out("nothing stored: fix the rows above, or use --partial to store the good rows")
+            ctx.say("cli.import.nothing_stored")
             return 1
-        ctx.out("nothing to store")
+        ctx.say("cli.import.nothing_to_store")
         return 0
     c = outcome.counts
-    ctx.out(
-        f"stored: {c.households_added} households added, {c.people_added} people added, "
-        f"{c.people_changed} changed, {c.people_restored} restored, "
-        f"{c.people_unchanged} unchanged"
-    )
+    ctx.say("cli.import.stored", households=c.households_added, added=c.people_added,
+            changed=c.people_changed, restored=c.people_restored,
+            unchanged=c.people_unchanged)
     await _audit(audit, compound, "registry.import", rows=parsed.rows, good=good, bad=bad,
                  added=c.people_added, changed=c.people_changed)
     return 1 if bad else 0
@@ -168,42 +187,49 @@ async def households_export(ctx: CliContext, args: argparse.Namespace) -> int:
     out = Path(args.out)
     await _write_private(out, text, "utf-8-sig" if args.bom else "utf-8")
     await _audit(audit, compound, "registry.export", rows=text.count("\n") - 1)
-    ctx.out(f"wrote {text.count(chr(10)) - 1} people to {out} (personal data: keep it safe)")
+    ctx.say("cli.households.exported", count=text.count("\n") - 1, path=str(out))
     return 0
 
 
 async def households_list(ctx: CliContext, args: argparse.Namespace) -> int:
+    from verification.model import PersonStatus
+
     compound, _, registry, _ = await _setup(ctx, args.compound)
     rows = await registry.listing(compound)
     for r in rows:
-        status = "" if r.status == PersonStatus.ACTIVE.value else f"  [{r.status}]"
+        status = ("" if r.status == PersonStatus.ACTIVE.value
+                  else "  [" + ctx.t(f"cli.person.{r.status}") + "]")
         ctx.out(f"{r.household.ref:<14} {r.masked_name:<6} {r.masked_phone:<13} "
-                f"{r.role}{status}")
-    ctx.out(f"{len(rows)} people in {len({r.household.id for r in rows})} households")
+                f"{ctx.t(f'dash.role.{r.role}')}{status}")
+    ctx.say("cli.households.count", people=len(rows),
+            households=len({r.household.id for r in rows}))
     return 0
 
 
 async def households_status(ctx: CliContext, args: argparse.Namespace) -> int:
+    from verification.model import PersonStatus
+
     compound, _, registry, _ = await _setup(ctx, args.compound)
     if args.action == "restore":
         await registry.restore(compound, args.flat, args.name, _actor())
-        ctx.out("restored")
+        ctx.say("cli.households.restored")
         return 0
     status = PersonStatus.MOVED_OUT if args.action == "move-out" else PersonStatus.REMOVED
     members = await registry.move_out(compound, args.flat, args.name, _actor(), status)
-    ctx.out(f"marked {status.value}; {len(members)} linked account(s) lose verification "
-            "and are removed by the bot after the notice period")
+    ctx.say("cli.households.marked", status=ctx.t(f"cli.person.{status.value}"),
+            accounts=len(members))
     return 0
 
 
 # codes and cards -----------------------------------------------------------------------------
 async def codes_issue(ctx: CliContext, args: argparse.Namespace) -> int:
+    from verification.codes import format_code
+
     compound, _, registry, audit = await _setup(ctx, args.compound)
     issues = await registry.issue_codes(compound, _actor(), args.household, args.missing)
     for issue in issues:
         ctx.out(f"{issue.household.ref:<14} {format_code(issue.code)}")
-    ctx.out(f"{len(issues)} codes issued (shown only now; earlier codes of these households "
-            "are revoked)")
+    ctx.say("cli.codes.issued", count=len(issues))
     await _audit(audit, compound, "codes.issue", households=len(issues))
     return 0
 
@@ -212,12 +238,16 @@ async def codes_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
     compound, _, registry, audit = await _setup(ctx, args.compound)
     count = await registry.revoke_codes(compound, _actor(), args.household)
     await _audit(audit, compound, "codes.revoke", codes=count)
-    ctx.out(f"{count} codes revoked")
+    ctx.say("cli.codes.revoked", count=count)
     return 0
 
 
 async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
                         ) -> CardOfficer | None:
+    from community.model import Role
+    from storage.repos.community import CommunityRepository
+    from verification.cards import CardOfficer
+
     grants = await CommunityRepository(await ctx.database(), ctx.clock).list_grants()
     officers = [
         g for g in grants
@@ -230,41 +260,47 @@ async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
         if g.display_name and g.phone:
             return CardOfficer(g.display_name, g.phone)
     if wanted is not None:
-        raise CliError(f"{wanted} is no officer of {compound.slug} with a name and phone")
+        raise CliError("cli.cards.no_such_officer", user=wanted, slug=compound.slug)
     return None
 
 
 async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
+    from verification.cards import render_cards, room_link
+
     compound, _, registry, audit = await _setup(ctx, args.compound)
     if room_link(compound) is None:
-        raise CliError(f"compound {compound.slug} has no room yet: the cards need its address")
+        raise CliError("cli.cards.no_room", slug=compound.slug)
     officer = await _card_officer(ctx, compound, args.officer)
     issues = await registry.issue_codes(compound, _actor(), args.household, args.missing)
     document = render_cards(compound, issues, ctx.translator, officer)
     out = Path(args.out)
     await _write_private(out, document, "utf-8")
     await _audit(audit, compound, "codes.issue", households=len(issues), cards=True)
-    ctx.out(f"wrote {len(issues)} cards to {out}; their codes are new (older codes of these "
-            "households no longer work)")
+    ctx.say("cli.cards.written", count=len(issues), path=str(out))
     if officer is None:
-        ctx.out("note: no officer of this compound has a name and phone: cards show none")
+        ctx.say("cli.cards.no_officer")
     return 0
 
 
 async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
+    from storage.repos.audit import AuditRepository
+    from verification.service import VerificationService
+
     compound, repo, _, _ = await _setup(ctx, args.compound)
     service = VerificationService(repo, AuditRepository(await ctx.database(), ctx.clock),
                                   ctx.clock, policy_from_config(ctx.config.verification))
     report = await service.enrolment(compound)
     t = report.total
-    ctx.out(f"{compound.name}: {t.households_enrolled}/{t.households} households enrolled "
-            f"({t.coverage}%), {t.verified_members} verified, {t.pending_members} pending, "
-            f"{t.locked_members} locked, {t.over_cap_households} over cap")
+    ctx.say("cli.enrolment.total", name=compound.name, enrolled=t.households_enrolled,
+            households=t.households, coverage=t.coverage, verified=t.verified_members,
+            pending=t.pending_members, locked=t.locked_members,
+            over_cap=t.over_cap_households)
     for building, f in report.by_building.items():
-        ctx.out(f"  {building}: {f.households_enrolled}/{f.households} ({f.coverage}%)")
+        ctx.say("cli.enrolment.building", building=building, enrolled=f.households_enrolled,
+                households=f.households, coverage=f.coverage)
     for unit in report.unenrolled:
         place = f"{unit.building}-{unit.unit}" if unit.unit else unit.building
-        ctx.out(f"  not enrolled {place}: {' '.join(unit.flats)}")
+        ctx.say("cli.enrolment.unenrolled", place=place, flats=" ".join(unit.flats))
     return 0
 
 

@@ -4,6 +4,7 @@ keys joined by ``__``), then validation into a frozen model before anything conn
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,33 @@ PLACEHOLDER_MARKERS = ("CHANGE_ME", "CHANGEME", "example.org", "example.com")
 
 class ConfigError(Exception):
     """A configuration problem; the message names the key and what to do."""
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no type hints here
+    """YAML as people write settings: ``18:00`` is the time it looks like, not the number 1080
+    (YAML 1.1's base 60), and ``0571`` a string of digits, not an octal number. Decimal
+    integers and floats read as before."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?"
+               r"|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML the way the config file and ``linli compound set`` read it (``_Loader``)."""
+    return yaml.load(text, Loader=_Loader)  # safe: _Loader is a SafeLoader
 
 
 def _duration(value: Any) -> timedelta:
@@ -276,6 +304,12 @@ class QuestionsConfig(_Section):
     extra_problem_keywords: list[str] = Field(default_factory=list)
     extra_urgent_keywords: list[str] = Field(default_factory=list)
 
+    @field_validator("workdays", mode="before")
+    @classmethod
+    def _workdays(cls, v: Any) -> Any:
+        # "mon-fri" or "mon,sat" as well as a list; parse_workdays reads the items.
+        return [p for p in v.replace(" ", "").split(",") if p] if isinstance(v, str) else v
+
     def to_settings(self) -> Any:
         """The domain settings (questions.settings.QuestionSettings); ValueError if invalid."""
         from community.model import Role
@@ -357,7 +391,7 @@ def _env_value(raw: str) -> Any:
     text = raw.strip()
     if text[:1] in ("[", "{"):
         try:
-            return yaml.safe_load(text)
+            return load_yaml(text)
         except yaml.YAMLError:
             return raw
     return raw
@@ -416,7 +450,7 @@ def load_config(
     if path:
         p = Path(path).expanduser()
         try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+            loaded = load_yaml(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(
                 f"config file {p} not found (give --config PATH or LINLI_CONFIG)"

@@ -96,7 +96,7 @@ async def _provision(
 
     async def linli(*argv: str) -> None:
         args = parser.parse_args(list(argv))
-        ctx = CliContext(config_path=None, _config=config)
+        ctx = CliContext(config_path=None, lang="en", _config=config)  # as the page below
         ctx.out = notes.append  # type: ignore[method-assign]
         try:
             await args.func(ctx, args)

@@ -12,6 +12,7 @@ from common.i18n import COMMON_MESSAGES, Catalog
 CATALOG_MODULES = [
     "bot.messages_edge",
     "bot.messages_admin",
+    "bot.messages_cli",
     "community.messages",
     "verification.messages",
     "broadcasts.messages",

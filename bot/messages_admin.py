@@ -249,13 +249,9 @@ MESSAGES.update({
         "zh-CN": "需要访问令牌：请登录，或在请求头中使用 Authorization: Bearer。",
         "en": "An access token is needed: log in, or send Authorization: Bearer.",
     },
-    "dash.error.other_station": {
-        "zh-CN": "这个小区不属于您的派出所，您无权查看。",
-        "en": "This compound belongs to another station; you may not see it.",
-    },
     "dash.error.no_compound": {
-        "zh-CN": "没有简称为“{slug}”的小区。",
-        "en": "There is no compound “{slug}”.",
+        "zh-CN": "没有您可查看的小区“{slug}”。",
+        "en": "There is no compound “{slug}” that you may see.",
     },
     "dash.error.visits_officers_only": {
         "zh-CN": "上门走访单含住户姓名，只对民警令牌开放。",

@@ -25,6 +25,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Sorry, {name} is for community officers and admins only. If you need help, ask in "
               "the room and staff will answer soon.",
     },
+    "cmd.refused.staff": {
+        "zh-CN": "抱歉，{name} 只有工作人员（社区民警、物业、社区工作者、司法人员）"
+                 "或管理员可以使用。如有需要，请直接在群里提问，工作人员会尽快答复。",
+        "en": "Sorry, {name} is for staff (officers, property managers, community and judicial "
+              "workers) and admins only. If you need help, ask in the room and staff will "
+              "answer soon.",
+    },
+    "cmd.refused.elsewhere.compound": {
+        "zh-CN": "抱歉，{name} 在这里只有本小区的社区民警和管理员可以使用；您负责的是其他小区。",
+        "en": "Sorry, here {name} is for only this compound's officers and admins; your role "
+              "is for other compounds.",
+    },
+    "cmd.refused.elsewhere.station": {
+        "zh-CN": "抱歉，{name} 在这里只有本所的社区民警和管理员可以使用；"
+                 "您负责的是其他派出所的小区。",
+        "en": "Sorry, here {name} is for only this station's officers and admins; your role "
+              "is for another station's compounds.",
+    },
+    "cmd.refused.elsewhere.compound_staff": {
+        "zh-CN": "抱歉，{name} 在这里只有本小区的工作人员和管理员可以使用；您负责的是其他小区。",
+        "en": "Sorry, here {name} is for only this compound's staff and admins; your role is "
+              "for other compounds.",
+    },
+    "cmd.refused.elsewhere.station_staff": {
+        "zh-CN": "抱歉，{name} 在这里只有本所的工作人员和管理员可以使用；"
+                 "您负责的是其他派出所的小区。",
+        "en": "Sorry, here {name} is for only this station's staff and admins; your role is "
+              "for another station's compounds.",
+    },
     "cmd.where.compound": {
         "zh-CN": "{name} 只能在小区群里使用。",
         "en": "{name} works only in a compound's room.",

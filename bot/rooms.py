@@ -4,6 +4,7 @@ rooms, and giving staff their place in them."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot.matrix.gateway import (
@@ -95,31 +96,77 @@ async def default_version_gives_creator_power(gateway: MatrixGateway) -> bool:
     return creators_have_power(version)
 
 
+@dataclass(frozen=True)
+class CompoundRoom:
+    room_id: RoomID
+    alias: str | None
+    reused: bool = False  # made by an earlier run that stopped before recording it
+
+
+async def own_room_by_alias(gateway: MatrixGateway, slug: str) -> RoomID | None:
+    """The room ``#slug:server`` names if the bot itself created it, else None.
+
+    A run stopped between creating a compound's room and recording the compound (Ctrl-C, a
+    crash) leaves such a room behind: the next run takes it instead of creating a second
+    room without the alias."""
+    alias = f"#{slug}:{gateway.user_id.split(':', 1)[1]}"
+    try:
+        room_id = await gateway.resolve_alias(alias)
+    except MatrixActionError as exc:
+        if exc.errcode == "M_NOT_FOUND":
+            return None
+        raise
+    resp = await gateway.client.room_get_state(room_id)
+    events = getattr(resp, "events", None)
+    if not isinstance(events, list):
+        return None  # the bot cannot read it: not a room it made
+    create: dict[str, Any] = next(
+        (e for e in events if isinstance(e, dict) and e.get("type") == "m.room.create"), {}
+    )
+    return room_id if create.get("sender") == gateway.user_id else None
+
+
+async def compound_room(
+    gateway: MatrixGateway, translator: Translator, *, name: str, slug: str, locale: str,
+    mode: AdmissionMode, staff: list[str], creator_power: bool | None = None,
+) -> CompoundRoom:
+    """The compound's room, created with alias ``#slug:server``. If the alias is taken by a
+    room the bot made itself (a run stopped before recording it), that room is the one; if
+    another room holds it, the new room has no alias."""
+    if creator_power is None:
+        creator_power = await default_version_gives_creator_power(gateway)
+    levels = compound_power_levels(gateway.user_id, staff, mode, creator_power)
+    topic = translator.render(locale, "room.topic", name=name)
+    alias = f"#{slug}:{gateway.user_id.split(':', 1)[1]}"
+    try:
+        room_id = await gateway.create_room(
+            name=name, topic=topic, alias_localpart=slug, power_levels=levels,
+            knock=mode is AdmissionMode.KNOCK, invite=staff,
+        )
+        return CompoundRoom(room_id, alias)
+    except MatrixActionError as exc:
+        if exc.errcode != "M_ROOM_IN_USE":
+            raise
+    found = await own_room_by_alias(gateway, slug)
+    if found is not None:
+        log.info("room %s was made by an earlier run; using it", alias)
+        return CompoundRoom(found, alias, reused=True)
+    log.warning("alias %s is taken; creating the room without an alias", alias)
+    room_id = await gateway.create_room(
+        name=name, topic=topic, alias_localpart=None, power_levels=levels,
+        knock=mode is AdmissionMode.KNOCK, invite=staff,
+    )
+    return CompoundRoom(room_id, None)
+
+
 async def create_compound_room(
     gateway: MatrixGateway, translator: Translator, *, name: str, slug: str, locale: str,
     mode: AdmissionMode, staff: list[str],
 ) -> tuple[RoomID, str | None]:
     """Create the room; returns (room id, alias or None if the alias was taken)."""
-    creator_power = await default_version_gives_creator_power(gateway)
-    levels = compound_power_levels(gateway.user_id, staff, mode, creator_power)
-    topic = translator.render(locale, "room.topic", name=name)
-    alias: str | None = slug
-    try:
-        room_id = await gateway.create_room(
-            name=name, topic=topic, alias_localpart=alias, power_levels=levels,
-            knock=mode is AdmissionMode.KNOCK, invite=staff,
-        )
-    except MatrixActionError as exc:
-        if exc.errcode != "M_ROOM_IN_USE":
-            raise
-        log.warning("alias #%s is taken; creating the room without an alias", slug)
-        alias = None
-        room_id = await gateway.create_room(
-            name=name, topic=topic, alias_localpart=None, power_levels=levels,
-            knock=mode is AdmissionMode.KNOCK, invite=staff,
-        )
-    server = gateway.user_id.split(":", 1)[1]
-    return room_id, (f"#{alias}:{server}" if alias else None)
+    room = await compound_room(gateway, translator, name=name, slug=slug, locale=locale,
+                               mode=mode, staff=staff)
+    return room.room_id, room.alias
 
 
 async def create_officers_room(

@@ -189,6 +189,8 @@ class DeliveryService:
         # Occurrences this process is fanning out right now (an urgent notice runs beside the
         # tick): ``resume`` must not start a second fan-out of the same one.
         self._active: set[int] = set()
+        # Open occurrences already logged as taken over, so the log says it once.
+        self._taken_over: set[int] = set()
 
     # --- the scheduler's lease ----------------------------------------------------------------
 
@@ -231,12 +233,19 @@ class DeliveryService:
         """Send what an interrupted fan-out left pending, with the same transaction ids."""
         reports: list[Report] = []
         for occurrence in await self.store.open_occurrences(self.settings.due_batch):
+            if occurrence.id in self._active:
+                continue  # this process is sending it right now (a notice beside the tick)
             bulletin = await self.store.get_bulletin(occurrence.bulletin_id)
             if bulletin is None:
                 continue
-            log.info(
-                "resuming fan-out of bulletin %s occurrence %s", bulletin.id, occurrence.at
-            )
+            # Said once per occurrence: while another live process (the CLI's notice) still
+            # sends it, every tick looks at it again and finds nothing to take over.
+            if occurrence.id not in self._taken_over:
+                self._taken_over.add(occurrence.id)
+                log.info(
+                    "bulletin %s occurrence %s: finishing a fan-out left open (interrupted, "
+                    "or still being sent by another process)", bulletin.id, occurrence.at,
+                )
             reports += await self.fan_out(bulletin, occurrence)
         return reports
 

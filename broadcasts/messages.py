@@ -184,8 +184,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Bulletin #{id} resumed; next post: {next}.",
     },
     "broadcasts.resumed_finished": {
-        "zh-CN": "公告 #{id} 已恢复，但已没有以后的发送时间（{next}）。",
-        "en": "Bulletin #{id} resumed, but it has no future post ({next}).",
+        "zh-CN": "公告 #{id} 已恢复，但以后没有发送时间，不会再发送。",
+        "en": "Bulletin #{id} resumed, but it has no time left to post: it will not be posted.",
+    },
+    "broadcasts.resumed_once_past": {
+        "zh-CN": "公告 #{id} 已恢复，但它只发一次，发送时间 {at} 已过，不会再发送。",
+        "en": "Bulletin #{id} resumed, but it posts only once and its time, {at}, has passed: "
+              "it will not be posted.",
+    },
+    "broadcasts.resumed_ended": {
+        "zh-CN": "公告 #{id} 已恢复，但它的结束时间 {end} 已过，不会再发送。",
+        "en": "Bulletin #{id} resumed, but its end date, {end}, has passed: it will not be "
+              "posted.",
     },
     "broadcasts.deleted": {"zh-CN": "公告 #{id} 已删除。", "en": "Bulletin #{id} deleted."},
     "broadcasts.translated": {

@@ -308,14 +308,24 @@ class BulletinCommands:
         else:
             updated = await self.store.update_bulletin(bulletin.id, paused=False, next_at=next_at)
         locale = self._locale(directory, station_id)
-        return CommandResult(
-            lines=(
-                Reply(
-                    "broadcasts.resumed" if next_at else "broadcasts.resumed_finished",
-                    {"id": updated.id, "next": self._when(next_at, updated, locale)},
-                ),
-            )
-        )
+        if next_at is not None:
+            reply = Reply("broadcasts.resumed",
+                          {"id": updated.id, "next": self._when(next_at, updated, locale)})
+        else:
+            reply = self._nothing_left(updated, now, locale)
+        return CommandResult(lines=(reply,))
+
+    def _nothing_left(self, bulletin: Bulletin, now: datetime, locale: str) -> Reply:
+        """Why a resumed bulletin will not post again: a one-off whose time has passed, an
+        end date behind us, or (rarely) a schedule with no fire time left."""
+        schedule = bulletin.schedule
+        if schedule.kind is ScheduleKind.ONCE and schedule.run_at is not None:
+            return Reply("broadcasts.resumed_once_past",
+                         {"id": bulletin.id, "at": self._when(schedule.run_at, bulletin, locale)})
+        if schedule.end_at is not None and schedule.end_at <= now:
+            return Reply("broadcasts.resumed_ended",
+                         {"id": bulletin.id, "end": self._when(schedule.end_at, bulletin, locale)})
+        return Reply("broadcasts.resumed_finished", {"id": bulletin.id})
 
     async def delete(
         self, actor: UserID | None, number: int, station_id: StationId | None = None

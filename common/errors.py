@@ -6,7 +6,22 @@ renders it in the reader's language (see common.i18n).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+
+EXCERPT = 40
+"""Characters of a person's input a message may repeat back: enough to recognise it, never
+so much that the reply grows past what the homeserver accepts."""
+
+
+def excerpt(text: object, limit: int = EXCERPT) -> str:
+    """``text`` as a message may echo it: invisible and control characters (zero-width
+    spaces, direction overrides, NULs, line breaks) removed, cut to ``limit`` characters."""
+    visible = "".join(
+        ch for ch in str(text)[: limit * 4]
+        if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+    )
+    return visible if len(visible) <= limit else visible[:limit] + "…"
 
 
 class DomainError(Exception):

@@ -153,6 +153,13 @@ class Directory:
     def is_staff_anywhere(self, user_id: str) -> bool:
         return user_id in self.config_admins or bool(self._grants_by_user.get(user_id))
 
+    def roles_anywhere(self, user_id: str) -> frozenset[Role]:
+        """Every staff or admin role the user holds, wherever (no RESIDENT)."""
+        roles = {g.role for g in self._grants_by_user.get(user_id, ())}
+        if user_id in self.config_admins:
+            roles.add(Role.ADMIN)
+        return frozenset(roles)
+
     def roles_in_compound(self, user_id: str, compound: Compound) -> frozenset[Role]:
         roles = {Role.RESIDENT}
         if user_id in self.config_admins:

@@ -86,6 +86,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "“{value}”不是有效的消息 ID；请回复要撤回的消息并发送 !redact。",
         "en": "“{value}” is not a valid message id; reply to the message with !redact.",
     },
+    "moderation.refused.not_member": {
+        "zh-CN": "{user} 不是本群成员，未执行任何操作（封禁可以针对不在群里的人）。",
+        "en": "{user} is not a member of this room; nothing was done (a ban may target "
+              "someone who is not in the room).",
+    },
     "moderation.refused.not_allowed": {
         "zh-CN": "只有本小区的民警和管理员可以执行管理操作。",
         "en": "Only this compound's officers and admins can moderate.",

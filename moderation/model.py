@@ -50,11 +50,23 @@ class RoomPower:
     """What the edge reads from the room's ``m.room.power_levels`` before a mute.
 
     ``user_level`` is the target's own entry in ``users`` (None when absent, so the user has
-    ``users_default``); ``send_level`` is the level needed to send ``m.room.message``."""
+    ``users_default``); ``send_level`` is the level needed to send ``m.room.message``;
+    ``granted_level`` is what verification gives the user now (None: it has no say)."""
 
     user_level: int | None = None
     users_default: int = 0
     send_level: int = 0
+    granted_level: int | None = None
+
+    @property
+    def own_level(self) -> int | None:
+        """The level a mute replaces and gives back: the user's entry, unless that entry is
+        just the level verification grants. Then None: when the mute ends verification's
+        state then decides (a member revoked while muted does not get posting back), while
+        a level set by hand (a pending member given level 1) stays."""
+        if self.granted_level and self.user_level == self.granted_level:
+            return None
+        return self.user_level
 
     @property
     def effective_level(self) -> int:

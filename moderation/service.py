@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from common.clock import Clock
 from common.durations import format_duration
-from common.errors import DomainError
+from common.errors import DomainError, excerpt
 from common.i18n import format_local_time, humanize_duration
 from common.ids import CompoundId, EventID, RoomID, UserID, parse_user_id
 from community.model import Compound, Directory, Station
@@ -86,6 +87,34 @@ class ModerationService:
         self.directory = directory
         self.settings = settings
         self.bot_user_id = UserID(bot_user_id)
+
+    # recording what was done -----------------------------------------------------------
+    def attempt(self) -> AbstractAsyncContextManager[None]:
+        """The records of one decision (restriction, warning, audit entry) are kept only if
+        the block ends normally. The edge decides, carries out the effects inside, and
+        raises when the homeserver refused them for good: the audit then shows the refusal
+        (``record_failure``), not an action that did not happen, and no restriction is left
+        that nobody imposed. A passing failure propagates the same way and the caller's unit
+        of work is done again."""
+        return self.repo.tentative()
+
+    async def record_failure(
+        self, actor: str, action: Action, compound_id: CompoundId, target: str | None,
+        error: str, **details: Any,
+    ) -> None:
+        """Audit an action the homeserver refused (``kick_failed``, ``ban_failed`` …)."""
+        compound = self.directory().compounds.get(compound_id)
+        await self.audit.record(
+            AuditEntry(
+                actor=actor,
+                action=f"{action.value}_failed",
+                target=target,
+                station_id=compound.station_id if compound else None,
+                compound_id=compound_id,
+                details={"error": error, **details},
+                at=self.clock.now(),
+            )
+        )
 
     # officers' commands ---------------------------------------------------------------
     async def mute(
@@ -260,7 +289,7 @@ class ModerationService:
         """Remove the message ``event_id`` (the one the officer replied to). ``sender``, when
         the edge knows it, keeps staff messages from being removed."""
         if not valid_event_id(event_id):
-            return Outcome.refuse("moderation.refused.invalid_event", value=event_id[:80])
+            return Outcome.refuse("moderation.refused.invalid_event", value=excerpt(event_id))
         if sender is not None:
             checked = self._check(actor, sender, compound_id)
         else:
@@ -349,7 +378,7 @@ class ModerationService:
         try:
             user_id = parse_user_id(target)
         except DomainError:
-            return Outcome.refuse("moderation.refused.invalid_user", value=target[:80])
+            return Outcome.refuse("moderation.refused.invalid_user", value=excerpt(target))
         directory = self.directory()
         compound = directory.compounds.get(compound_id)
         if compound is None:
@@ -391,7 +420,7 @@ class ModerationService:
             report_key = "moderation.report.mute_changed"
         else:
             muted_level = power.muted_level()
-            previous_level = power.user_level
+            previous_level = power.own_level
             if existing is not None:
                 previous_level = existing.previous_level
                 if existing.muted_level is not None:

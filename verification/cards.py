@@ -1,7 +1,8 @@
 """Printable contact cards (联系卡): one per household, several per A4 page.
 
 Each card carries the compound and flat, the household's enrolment code, a QR code that opens
-the room (a matrix.to link), the officer's name and phone and the compound's emergency and
+the room (a matrix.to link) with the room's address printed under it (``#alias:server``, for
+those who cannot scan), the officer's name and phone and the compound's emergency and
 utility numbers (``settings["emergency_numbers"]``: a list of ``{label, number}``).
 """
 
@@ -37,6 +38,12 @@ def room_link(compound: Compound) -> str | None:
     if not target:
         return None
     return "https://matrix.to/#/" + quote(target, safe="@:!#")
+
+
+def room_address(compound: Compound) -> str | None:
+    """The room's address as people type it into a client (``#meiyuan:server``), printed
+    under the QR code for residents who cannot scan; the room id if it has no alias."""
+    return compound.room_alias or compound.room_id or None
 
 
 def qr_svg(data: str) -> str:
@@ -75,6 +82,9 @@ body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC",
 .flat { font-size: 15pt; font-weight: bold; }
 .row { display: flex; gap: 4mm; align-items: center; }
 .qr svg { width: 30mm; height: 30mm; display: block; }
+.address { font-size: 7.5pt; line-height: 1.25; margin-top: -1mm; color: #333; }
+.address span { font-family: "DejaVu Sans Mono", "Consolas", monospace; font-size: 8pt;
+                color: #111; overflow-wrap: anywhere; }
 .code-label { font-size: 9pt; color: #444; }
 .code { font-family: "DejaVu Sans Mono", "Consolas", monospace; font-size: 20pt;
         letter-spacing: 1.5pt; font-weight: bold; }
@@ -99,6 +109,11 @@ def render_cards(
     esc = html.escape
     link = room_link(compound)
     qr = qr_svg(link) if link else ""
+    address = room_address(compound)
+    address_html = (
+        f'<div class="address">{esc(translator.render(loc, "cards.address"))} '
+        f"<span>{esc(address)}</span></div>" if address else ""
+    )
     numbers = emergency_numbers(compound.settings)
     number_items = "".join(
         f"<li>{esc(label)} <b>{esc(number)}</b></li>" for label, number in numbers
@@ -124,6 +139,7 @@ def render_cards(
             f'<div class="code-label">{esc(translator.render(loc, "cards.code"))}</div>'
             f'<div class="code">{esc(format_code(issue.code))}</div>'
             "</div></div>"
+            f"{address_html}"
             f'<p class="how">{esc(how)}</p>'
             f'<div class="contacts">{officer_html}'
             f"<div>{esc(translator.render(loc, 'cards.numbers'))}:</div>"

@@ -228,8 +228,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     # errors (officers and admins) --------------------------------------------------------------
     "error.invalid_phone": {
-        "zh-CN": "电话号码格式不正确。",
-        "en": "That is not a valid phone number.",
+        "zh-CN": "电话号码格式不正确：请写 11 位手机号，或带区号的固定电话（如 0571-88889999）；"
+                 "境外号码以 + 开头。",
+        "en": "That is not a valid phone number: give an 11-digit mobile number or a landline "
+              "with its area code (0571-88889999); numbers abroad start with +.",
     },
     "error.invalid_flat": {
         "zh-CN": "“{value}”不是有效的房号，请写成 3-2-301 或 3栋2单元301。",
@@ -283,6 +285,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "“{slug}”不是本派出所的小区（本所小区：{slugs}）。",
         "en": "“{slug}” is not a compound of this station (its compounds: {slugs}).",
     },
+    "verification.pending.this_room_only": {
+        "zh-CN": "在小区群里只能查看本小区（{compound}）的待验证成员；"
+                 "要查看“{slug}”，请在民警工作群里发送 !pending {slug}。",
+        "en": "In a compound's room !pending lists only that compound ({compound}); for "
+              "“{slug}”, send !pending {slug} in the officers' room.",
+    },
+    "verification.extend.too_long": {
+        "zh-CN": "一次最多延长 {max}。",
+        "en": "A deadline can be extended by {max} at most at a time.",
+    },
     "error.not_waiting": {
         "zh-CN": "{user} 不在待验证名单中。",
         "en": "{user} is not waiting for verification.",
@@ -329,8 +341,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a name holds no digits (wrong column?)",
     },
     "import.invalid_phone": {
-        "zh-CN": "电话号码格式不正确。",
-        "en": "not a phone number",
+        "zh-CN": "不是有效的电话号码：请填 11 位手机号，或带区号的固定电话（如 0571-88889999）；"
+                 "境外号码以 + 开头。",
+        "en": "not a phone number: give an 11-digit mobile number or a landline with its area "
+              "code (0571-88889999); numbers abroad start with +",
     },
     "import.invalid_role": {
         "zh-CN": "身份“{value}”无效，应为 业主、租户 或 家属。",
@@ -352,6 +366,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cards.code": {
         "zh-CN": "入群登记码",
         "en": "Enrolment code",
+    },
+    "cards.address": {
+        "zh-CN": "无法扫码？在客户端中加入：",
+        "en": "Cannot scan? Join in your app:",
     },
     "cards.how": {
         "zh-CN": "扫码加入小区群，按机器人私信提示发送登记码和您的真实姓名。登记码仅供本户使用，"

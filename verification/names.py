@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from common.errors import DomainError
+from common.errors import DomainError, excerpt
 
 NAME_DOT = "\u00b7"  # the canonical middle dot: 叶西·卓玛
 # Every character people use for the middle dot in names, including the full stop typed when
@@ -73,25 +73,51 @@ def mask_name(text: str) -> str:
 
 # phones ---------------------------------------------------------------------------------------
 _PHONE_STRIP = re.compile(r"[\s\-()（）.·/]+")
+# Mainland mobile numbers: 11 digits, 13x to 19x.
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+# Landlines with their area code: 010 and 02x take an 8-digit number, the other (4-digit) area
+# codes a 7- or 8-digit one; a local number never starts with 0 or 1.
+_LANDLINE = re.compile(r"0(?:10|2\d)[2-9]\d{7}|0[3-9]\d{2}[2-9]\d{6,7}")
+# Other countries and regions (Hong Kong 852, Macau 853, Taiwan 886, ...), written with + or
+# 00: a country code that does not start with 0, and at most 15 digits in all (E.164).
+_INTERNATIONAL = re.compile(r"[1-9]\d{7,14}")
 
 
 def normalise_phone(text: str) -> str:
-    """Digits only; +86 / 0086 dropped; raises DomainError("error.invalid_phone") otherwise.
+    """A resident's phone in one form, or DomainError("error.invalid_phone").
 
-    Accepts mobiles (13812345678), landlines with area code (0571-88889999) and extensions
-    are refused; 5-digit service numbers (95588) are allowed.
+    Accepted: mainland mobiles (``13812345678``, ``+86 138 1234 5678``), landlines with their
+    area code (``0571-88889999``, ``010 6512 3456``, ``+86 571 8888 9999``), and numbers
+    abroad written with ``+`` or ``00`` (``+852 9123 4567``). Spaces, dashes, dots,
+    parentheses and full-width digits are fine. Refused: anything else, such as service
+    numbers (``12345``, ``95588``), landlines without area code and extensions. Mainland
+    numbers are stored as digits (``057188889999``), others as ``+`` and digits.
     """
     value = unicodedata.normalize("NFKC", text).strip()
     value = _PHONE_STRIP.sub("", value)
-    if value.startswith("+86"):
-        value = value[3:]
-    elif value.startswith("0086"):
-        value = value[4:]
+    international = value.startswith(("+", "00"))
+    if international:
+        value = value[1:] if value.startswith("+") else value[2:]
     elif value.startswith("86") and len(value) == 13 and value[2] == "1":
-        value = value[2:]
-    if not value.isdigit() or not 5 <= len(value) <= 15 or not value.isascii():
+        value, international = value[2:], False  # 86 13812345678: the + forgotten
+    if not value.isascii() or not value.isdigit():
         raise DomainError("error.invalid_phone")
-    return value
+    if international and value.startswith("86"):
+        national = value[2:]
+        if _MOBILE.fullmatch(national):
+            return national
+        # A landline written internationally drops the area code's leading 0.
+        for candidate in (national, "0" + national):
+            if _LANDLINE.fullmatch(candidate):
+                return candidate
+        raise DomainError("error.invalid_phone")
+    if international:
+        if _INTERNATIONAL.fullmatch(value):
+            return "+" + value
+        raise DomainError("error.invalid_phone")
+    if _MOBILE.fullmatch(value) or _LANDLINE.fullmatch(value):
+        return value
+    raise DomainError("error.invalid_phone")
 
 
 def mask_phone(phone: str) -> str:
@@ -152,4 +178,4 @@ def parse_flat_ref(text: str) -> FlatRef:
         m = pattern.match(value)
         if m:
             return FlatRef(m.group("b"), m.group("u") or "", m.group("f"))
-    raise DomainError("error.invalid_flat", value=text.strip()[:40])
+    raise DomainError("error.invalid_flat", value=excerpt(text.strip()))

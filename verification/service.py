@@ -52,6 +52,8 @@ from verification.policy import (
 log = logging.getLogger(__name__)
 
 _WAITING = (MemberState.PENDING, MemberState.LOCKED)
+MAX_EXTENSION = timedelta(days=365)
+"""The most ``!extend`` adds at once: a deadline stays a date people can plan for."""
 
 
 class VerificationService:
@@ -505,6 +507,9 @@ class VerificationService:
         """`!extend @user 48h`: move a waiting member's deadline later (from now at least)."""
         if duration <= timedelta(0):
             raise DomainError("error.invalid_duration", value=str(duration))
+        if duration > MAX_EXTENSION:
+            raise DomainError("verification.extend.too_long",
+                              max=humanize_duration(MAX_EXTENSION, compound.locale))
         member = await self.repo.member(compound.id, user_id)
         if member is None or member.state not in _WAITING:
             raise NotFound("error.not_waiting", user=user_id)

@@ -12,12 +12,13 @@ from enum import StrEnum
 from typing import Any
 
 from bot.errors import new_ref
+from bot.matrix.gateway import is_transient
 from common.durations import parse_duration
-from common.errors import DomainError
+from common.errors import DomainError, excerpt
 from common.events import MessagePosted
 from common.i18n import Translator
 from common.ids import EventID, RoomID, UserID, parse_user_id
-from community.model import Compound, Role, Station
+from community.model import STAFF_ROLES, Compound, Role, Station
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class CommandContext:
 
 
 Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]
+RolesAnywhere = Callable[[str], frozenset[Role]]
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,14 @@ class Command:
     args: tuple[Arg, ...] = ()
     where: Where = Where.ANYWHERE
     aliases: tuple[str, ...] = ()
+    first: Callable[[CommandContext], Awaitable[None]] | None = None
+    """Runs for every use of the command, before the role and room checks and whoever sent
+    it: for what must happen even to a refused command (``!verify`` removes a message that
+    holds a full name)."""
+    roles_anywhere: RolesAnywhere | None = None
+    """The roles a user holds anywhere (from the directory): someone refused here who holds
+    the command's role for other compounds is told it is for this compound's (station's)
+    staff only, rather than that they are not staff."""
 
     def usage(self, prefix: str) -> str:
         return " ".join([prefix + self.name, *(a.label() for a in self.args)])
@@ -142,16 +152,24 @@ def parse_args(command: Command, text: str) -> dict[str, Any]:
     return values
 
 
+_NUMBER = re.compile(r"#?([0-9]{1,18})")
+
+
 def _convert(arg: Arg, raw: str) -> Any:
-    if arg.kind is ArgKind.USER:
-        return parse_user_id(_unwrap_pill(raw))
-    if arg.kind is ArgKind.DURATION:
-        return parse_duration(raw)
+    """The typed value of one argument; a bad one is a UsageError (the reply shows the
+    command's usage) that repeats at most a short excerpt of what was typed."""
+    try:
+        if arg.kind is ArgKind.USER:
+            return parse_user_id(_unwrap_pill(raw))
+        if arg.kind is ArgKind.DURATION:
+            return parse_duration(raw)
+    except DomainError as exc:
+        raise UsageError(exc.key, **exc.params) from None
     if arg.kind is ArgKind.INT:
-        try:
-            return int(raw.lstrip("#"))
-        except ValueError:
-            raise UsageError("cmd.not_a_number", arg=arg.label(), value=raw[:40]) from None
+        number = _NUMBER.fullmatch(raw)
+        if number is None:
+            raise UsageError("cmd.not_a_number", arg=arg.label(), value=excerpt(raw))
+        return int(number.group(1))
     return raw
 
 
@@ -195,6 +213,29 @@ class Router:
             return ctx.compound is not None or ctx.station is not None
         return ctx.compound is None and ctx.station is None
 
+    def refusal(self, cmd: Command, ctx: CommandContext) -> str:
+        """The key of the refusal for a caller without the command's roles here: whom the
+        command is for (officers and admins, or all staff and admins), and to someone who
+        holds such a role elsewhere, that here it is this compound's (station's) only."""
+        staff = not cmd.roles.isdisjoint(STAFF_ROLES - {Role.OFFICER})
+        suffix = "_staff" if staff else ""
+        if cmd.roles_anywhere is not None and not cmd.roles.isdisjoint(
+            cmd.roles_anywhere(ctx.sender)
+        ):
+            place = "compound" if ctx.compound is not None else "station"
+            return f"cmd.refused.elsewhere.{place}{suffix}"
+        return "cmd.refused.staff" if staff else "cmd.refused"
+
+    async def _first(self, cmd: Command, ctx: CommandContext) -> None:
+        assert cmd.first is not None
+        try:
+            await cmd.first(ctx)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("the first step of %s%s failed (ref: %s)", self.prefix, cmd.name,
+                          new_ref())
+
     def visible(self, ctx: CommandContext) -> list[Command]:
         seen: dict[str, Command] = {}
         for cmd in self.commands.values():
@@ -211,11 +252,14 @@ class Router:
         cmd = self.commands.get(name)
         started = time.monotonic()
         if cmd is None:
-            await ctx.reply("cmd.unknown", name=self.prefix + name[:40], help=self.prefix + "help")
+            await ctx.reply("cmd.unknown", name=self.prefix + excerpt(name),
+                            help=self.prefix + "help")
             return True
+        if cmd.first is not None:
+            await self._first(cmd, ctx)
         if not self.allowed(cmd, ctx):
             log.info("refused %s%s for %s in %s", self.prefix, cmd.name, ctx.sender, ctx.room_id)
-            await ctx.reply("cmd.refused", name=self.prefix + cmd.name)
+            await ctx.reply(self.refusal(cmd, ctx), name=self.prefix + cmd.name)
             return True
         if not self.available_here(cmd, ctx):
             await ctx.reply(f"cmd.where.{cmd.where.value}", name=self.prefix + cmd.name)
@@ -234,7 +278,9 @@ class Router:
                 ref = new_ref()
                 log.error("no message for error key %s (ref: %s)", exc.key, ref)
                 await ctx.reply("cmd.failed", ref=ref)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the event's unit of work is rolled back and the command tried again
             ref = new_ref()
             log.exception("command %s%s failed (ref: %s)", self.prefix, cmd.name, ref)
             await ctx.reply("cmd.failed", ref=ref)

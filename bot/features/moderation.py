@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,10 @@ from bot.matrix.gateway import (
 )
 from bot.runtime import DirectMessenger, EventEnv
 from bot.web.metrics import Sample
+from common.errors import excerpt
 from common.events import ChatEvent, MessagePosted
 from common.i18n import Translator, humanize_duration
-from community.model import Compound
+from community.model import Compound, Role
 from moderation.flood import FloodControl
 from moderation.model import (
     Action,
@@ -45,16 +46,27 @@ from moderation.model import (
     TellUser,
     Unban,
 )
-from moderation.policy import MODERATOR_ROLES
+from moderation.policy import MODERATOR_ROLES, valid_event_id
 from moderation.service import ModerationService
 
 log = logging.getLogger(__name__)
 
 POWER_LEVELS = "m.room.power_levels"
+MEMBER = "m.room.member"
+MEMBERS = frozenset({"join"})
+KICKABLE = frozenset({"join", "invite", "knock"})
 _ROOM_ACTIONS = (SetPowerLevel, Kick, Ban, Unban, Redact)
 _Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]
 GrantedLevel = Callable[[str, str], Awaitable[int | None]]
 """The level other features give (room, user) now (verification: the verified level)."""
+
+
+class _NotCarriedOut(Exception):
+    """Raised inside ``ModerationService.attempt`` to take a decision's records back."""
+
+    def __init__(self, failure: EffectFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -140,19 +152,23 @@ class ModerationFeature:
         optional_reason = Arg("reason", ArgKind.TEXT, optional=True)
         here = Where.COMPOUND
         g = self._guarded
+
+        def command(name: str, handler: _Handler, args: tuple[Arg, ...]) -> Command:
+            return Command(name, g(handler), f"moderation.help.{name}", roles, args, here,
+                           roles_anywhere=self._roles_anywhere)
+
         return [
-            Command("mute", g(self.mute), "moderation.help.mute", roles,
-                    (user, Arg("duration", ArgKind.DURATION), reason), here),
-            Command("unmute", g(self.unmute), "moderation.help.unmute", roles,
-                    (user, optional_reason), here),
-            Command("kick", g(self.kick), "moderation.help.kick", roles, (user, reason), here),
-            Command("ban", g(self.ban), "moderation.help.ban", roles, (user, reason), here),
-            Command("unban", g(self.unban), "moderation.help.unban", roles,
-                    (user, optional_reason), here),
-            Command("warn", g(self.warn), "moderation.help.warn", roles, (user, reason), here),
-            Command("redact", g(self.redact), "moderation.help.redact", roles,
-                    (optional_reason,), here),
+            command("mute", self.mute, (user, Arg("duration", ArgKind.DURATION), reason)),
+            command("unmute", self.unmute, (user, optional_reason)),
+            command("kick", self.kick, (user, reason)),
+            command("ban", self.ban, (user, reason)),
+            command("unban", self.unban, (user, optional_reason)),
+            command("warn", self.warn, (user, reason)),
+            command("redact", self.redact, (optional_reason,)),
         ]
+
+    def _roles_anywhere(self, user: str) -> frozenset[Role]:
+        return self.service.directory().roles_anywhere(user)
 
     async def start(self) -> None:
         return None
@@ -170,13 +186,21 @@ class ModerationFeature:
                         event.sender, event.room_id)
             return
         power = await self._power(event.room_id, event.sender)
-        outcome = await self.flood.mute(event.room_id, event.sender, count, power)
-        if not outcome.effects:
-            return
-        failure = await self.carry_out(outcome.effects)
-        if failure is not None:
+        try:
+            async with self.service.attempt():
+                outcome = await self.flood.mute(event.room_id, event.sender, count, power)
+                if not outcome.effects:
+                    return
+                failure = await self.carry_out(outcome.effects)
+                if failure is not None:
+                    raise _NotCarriedOut(failure)
+        except _NotCarriedOut as exc:
             log.warning("flood mute of %s in %s not applied: %s",
-                        event.sender, event.room_id, failure.describe())
+                        event.sender, event.room_id, exc.failure.describe())
+            await self.service.record_failure(
+                self.gateway.user_id, Action.FLOOD_MUTE, env.compound.id, event.sender,
+                exc.failure.describe(),
+            )
             return
         self.actions[Action.FLOOD_MUTE] += 1
 
@@ -212,57 +236,81 @@ class ModerationFeature:
     # commands -----------------------------------------------------------------------------
     async def mute(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound, target = self._compound(ctx), args["user"]
-        if await self._refuse_creator(ctx, compound, target):
+        if await self._refuse_creator(ctx, compound, target) or await self._refuse_non_member(
+            ctx, compound, target
+        ):
             return
         power = await self._power(ctx.room_id, target)
-        outcome = await self.service.mute(
-            ctx.sender, target, compound.id, args["duration"], args["reason"], power
+        await self._decide_and_do(
+            ctx, Action.MUTE, target,
+            lambda: self.service.mute(ctx.sender, target, compound.id, args["duration"],
+                                      args["reason"], power),
+            "moderation.done.mute", user=target,
+            duration=humanize_duration(args["duration"], ctx.locale),
         )
-        await self._finish(ctx, outcome, Action.MUTE, "moderation.done.mute", user=target,
-                           duration=humanize_duration(args["duration"], ctx.locale))
 
     async def unmute(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound, target = self._compound(ctx), args["user"]
-        outcome = await self.service.unmute(ctx.sender, target, compound.id,
-                                            args["reason"] or "")
-        await self._finish(ctx, outcome, Action.UNMUTE, "moderation.done.unmute", user=target)
+        await self._decide_and_do(
+            ctx, Action.UNMUTE, target,
+            lambda: self.service.unmute(ctx.sender, target, compound.id, args["reason"] or ""),
+            "moderation.done.unmute", user=target,
+        )
 
     async def kick(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound, target = self._compound(ctx), args["user"]
-        if await self._refuse_creator(ctx, compound, target):
+        # A kick also withdraws an invitation or turns down a knock.
+        if await self._refuse_creator(ctx, compound, target) or await self._refuse_non_member(
+            ctx, compound, target, KICKABLE
+        ):
             return
-        outcome = await self.service.kick(ctx.sender, target, compound.id, args["reason"])
-        await self._finish(ctx, outcome, Action.KICK, "moderation.done.kick", user=target)
+        await self._decide_and_do(
+            ctx, Action.KICK, target,
+            lambda: self.service.kick(ctx.sender, target, compound.id, args["reason"]),
+            "moderation.done.kick", user=target,
+        )
 
     async def ban(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        """A ban may target anyone, in the room or not (a known spammer before they join)."""
         compound, target = self._compound(ctx), args["user"]
         if await self._refuse_creator(ctx, compound, target):
             return
-        outcome = await self.service.ban(ctx.sender, target, compound.id, args["reason"])
-        await self._finish(ctx, outcome, Action.BAN, "moderation.done.ban", user=target)
+        await self._decide_and_do(
+            ctx, Action.BAN, target,
+            lambda: self.service.ban(ctx.sender, target, compound.id, args["reason"]),
+            "moderation.done.ban", user=target,
+        )
 
     async def unban(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound, target = self._compound(ctx), args["user"]
-        outcome = await self.service.unban(ctx.sender, target, compound.id,
-                                           args["reason"] or "")
-        await self._finish(ctx, outcome, Action.UNBAN, "moderation.done.unban", user=target)
+        await self._decide_and_do(
+            ctx, Action.UNBAN, target,
+            lambda: self.service.unban(ctx.sender, target, compound.id, args["reason"] or ""),
+            "moderation.done.unban", user=target,
+        )
 
     async def warn(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound, target = self._compound(ctx), args["user"]
-        if await self._refuse_creator(ctx, compound, target):
+        if await self._refuse_creator(ctx, compound, target) or await self._refuse_non_member(
+            ctx, compound, target
+        ):
             return
         power = await self._power(ctx.room_id, target)
-        outcome = await self.service.warn(ctx.sender, target, compound.id, args["reason"],
-                                          power)
-        muted = any(isinstance(e, SetPowerLevel) for e in outcome.effects)
-        done = await self._finish(
-            ctx, outcome, Action.WARN,
-            "moderation.done.warn_mute" if muted else "moderation.done.warn", user=target,
-            **({"duration": humanize_duration(self.service.settings.warn_mute, ctx.locale)}
-               if muted else {}),
+
+        def confirmation(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+            if any(isinstance(e, SetPowerLevel) for e in outcome.effects):
+                self.actions[Action.WARN_MUTE] += 1
+                return "moderation.done.warn_mute", {
+                    "user": target,
+                    "duration": humanize_duration(self.service.settings.warn_mute, ctx.locale),
+                }
+            return "moderation.done.warn", {"user": target}
+
+        await self._decide_and_do(
+            ctx, Action.WARN, target,
+            lambda: self.service.warn(ctx.sender, target, compound.id, args["reason"], power),
+            confirmation,
         )
-        if done and muted:
-            self.actions[Action.WARN_MUTE] += 1
 
     async def redact(self, ctx: CommandContext, args: dict[str, Any]) -> None:
         compound = self._compound(ctx)
@@ -270,13 +318,19 @@ class ModerationFeature:
         if target_event is None:
             await ctx.reply("moderation.refused.no_reply", command=self.prefix + "redact")
             return
+        if not valid_event_id(target_event):  # before asking the homeserver about it
+            await ctx.reply("moderation.refused.invalid_event", value=excerpt(target_event))
+            return
         sender = await self._sender_of(ctx.room_id, target_event)
         if sender is None:
-            await ctx.reply("moderation.refused.invalid_event", value=target_event[:80])
+            await ctx.reply("moderation.refused.invalid_event", value=excerpt(target_event))
             return
-        outcome = await self.service.redact(ctx.sender, compound.id, target_event,
-                                            args["reason"] or "", sender=sender)
-        await self._finish(ctx, outcome, Action.REDACT, "moderation.done.redact")
+        await self._decide_and_do(
+            ctx, Action.REDACT, sender,
+            lambda: self.service.redact(ctx.sender, compound.id, target_event,
+                                        args["reason"] or "", sender=sender),
+            "moderation.done.redact",
+        )
 
     # carrying out -------------------------------------------------------------------------
     async def carry_out(self, effects: Sequence[Effect]) -> EffectFailure | None:
@@ -372,21 +426,35 @@ class ModerationFeature:
                   getattr(failure.effect, "room_id", "?"), failure.describe())
 
     # helpers ----------------------------------------------------------------------------
-    async def _finish(
-        self, ctx: CommandContext, outcome: Outcome, action: Action, done_key: str,
-        **params: Any,
-    ) -> bool:
-        """Reply with the refusal, or carry out the effects and confirm; True if done."""
-        if outcome.refusal is not None:
-            await ctx.reply(outcome.refusal.key, **outcome.refusal.params)
-            return False
-        failure = await self.carry_out(outcome.effects)
-        if failure is not None:
-            await ctx.reply("moderation.failed", error=failure.describe())
-            return False
+    async def _decide_and_do(
+        self, ctx: CommandContext, action: Action, target: str | None,
+        decide: Callable[[], Awaitable[Outcome]],
+        done: str | Callable[[Outcome], tuple[str, dict[str, Any]]], **params: Any,
+    ) -> None:
+        """Decide (the service records), carry out the effects, and confirm; or reply with
+        the refusal. What is recorded is what happened: when the homeserver refuses an
+        action for good, the decision's records are taken back and the audit shows the
+        refusal instead (``kick_failed`` …). A passing failure propagates: the unit of work
+        is rolled back and the command handled again."""
+        compound = self._compound(ctx)
+        try:
+            async with self.service.attempt():
+                outcome = await decide()
+                if outcome.refusal is not None:
+                    await ctx.reply(outcome.refusal.key, **outcome.refusal.params)
+                    return
+                failure = await self.carry_out(outcome.effects)
+                if failure is not None:
+                    raise _NotCarriedOut(failure)
+        except _NotCarriedOut as exc:
+            error = exc.failure.describe()
+            log.warning("%s of %s in %s not done: %s", action.value, target, ctx.room_id, error)
+            await self.service.record_failure(ctx.sender, action, compound.id, target, error)
+            await ctx.reply("moderation.failed", error=error)
+            return
         self.actions[action] += 1
-        await ctx.reply(done_key, **params)
-        return True
+        key, values = done(outcome) if callable(done) else (done, params)
+        await ctx.reply(key, **values)
 
     def _guarded(self, handler: _Handler) -> _Handler:
         """Reading the room (power levels, creators, the message to remove) can fail too;
@@ -417,8 +485,36 @@ class ModerationFeature:
             return True
         return False
 
+    async def _refuse_non_member(
+        self, ctx: CommandContext, compound: Compound, user: str,
+        memberships: frozenset[str] = MEMBERS,
+    ) -> bool:
+        """Only members of the room are acted on: a mistyped or made-up id never ends up
+        in the room's power levels or the audit."""
+        assert compound.room_id is not None
+        if await self._membership(compound.room_id, user) in memberships:
+            return False
+        await ctx.reply("moderation.refused.not_member", user=user)
+        return True
+
+    async def _membership(self, room_id: str, user_id: str) -> str | None:
+        """``join``, ``invite``, ``leave`` …, or None for someone the room never saw."""
+        try:
+            content = await self.gateway.state_event(room_id, MEMBER, user_id)
+        except MatrixActionError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        value = content.get("membership")
+        return value if isinstance(value, str) else None
+
     async def _power(self, room_id: str, user_id: str) -> RoomPower:
-        return room_power(await self.gateway.state_event(room_id, POWER_LEVELS), user_id)
+        """The user's levels, with what verification grants them now: a mute then knows
+        whether the level it replaces was verification's or set by hand."""
+        power = room_power(await self.gateway.state_event(room_id, POWER_LEVELS), user_id)
+        if self.granted_level is None:
+            return power
+        return replace(power, granted_level=await self.granted_level(room_id, user_id))
 
     async def _sender_of(self, room_id: str, event_id: str) -> str | None:
         resp = await self.gateway.client.room_get_event(room_id, event_id)

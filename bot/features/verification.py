@@ -53,7 +53,7 @@ from bot.matrix.gateway import (
 )
 from bot.runtime import DirectMessenger, EventEnv
 from bot.web.metrics import Sample
-from common.errors import DomainError
+from common.errors import DomainError, excerpt
 from common.events import ChatEvent, Membership, MembershipChanged, MessagePosted
 from common.i18n import Translator
 from common.ids import UserID
@@ -136,16 +136,23 @@ class VerificationFeature:
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
         where = Where.STAFF_ROOMS
+        anywhere = self._roles_anywhere
         return [
             Command("verify", self.cmd_verify, "verification.help.verify", OFFICER_ROLES,
-                    (_Shown("user"), _Shown("flat"), _Shown("name", ArgKind.TEXT)), where),
+                    (_Shown("user"), _Shown("flat"), _Shown("name", ArgKind.TEXT)), where,
+                    first=self._redact_if_named, roles_anywhere=anywhere),
             Command("revoke", self.cmd_revoke, "verification.help.revoke", OFFICER_ROLES,
-                    (Arg("user", ArgKind.USER),), where),
+                    (Arg("user", ArgKind.USER),), where, roles_anywhere=anywhere),
             Command("extend", self.cmd_extend, "verification.help.extend", OFFICER_ROLES,
-                    (Arg("user", ArgKind.USER), Arg("duration", ArgKind.DURATION)), where),
+                    (Arg("user", ArgKind.USER), Arg("duration", ArgKind.DURATION)), where,
+                    roles_anywhere=anywhere),
             Command("pending", self.cmd_pending, "verification.help.pending", OFFICER_ROLES,
-                    (Arg("compound", ArgKind.WORD, optional=True),), where),
+                    (Arg("compound", ArgKind.WORD, optional=True),), where,
+                    roles_anywhere=anywhere),
         ]
+
+    def _roles_anywhere(self, user: str) -> frozenset[Role]:
+        return self.directory().roles_anywhere(user)
 
     async def start(self) -> None:
         return None
@@ -369,9 +376,17 @@ class VerificationFeature:
         log.info("restricted %s in compound %s until verified again", user, compound.slug)
 
     # commands ---------------------------------------------------------------------------------
+    async def _redact_if_named(self, ctx: CommandContext) -> None:
+        """Every ``!verify`` that may hold a name is removed at once, whoever sent it and
+        wherever, before the router checks who may run it: a resident's refused
+        ``!verify @u FLAT NAME`` leaves no name on the homeserver either."""
+        _, rest = split_command(ctx.event.body, self.prefix) or ("", "")
+        if may_hold_a_name(rest):
+            await self._redact_command(ctx)
+
     async def cmd_verify(self, ctx: CommandContext, args: dict[str, Any]) -> None:
-        """``!verify @user FLAT NAME``. The message holds a full name: it is redacted
-        whatever happens, and only the masked result is shown."""
+        """``!verify @user FLAT NAME``. The message holds a full name: it was redacted
+        before this runs (``_redact_if_named``), and only the masked result is shown."""
         try:
             _, rest = split_command(ctx.event.body, self.prefix) or ("", "")
             typed = parse_args(Command("verify", self.cmd_verify, "", args=_VERIFY_ARGS), rest)
@@ -387,8 +402,6 @@ class VerificationFeature:
             if not _safe_to_echo(exc):
                 raise DomainError("verification.verify.bad_input") from None
             raise
-        finally:
-            await self._redact_command(ctx)
         self.outcomes["manual_verify"] += 1
         log.info("%s verified %s by hand in compound %s", ctx.sender, user, compound.slug)
         await self.carry_out(result.effects)
@@ -421,11 +434,16 @@ class VerificationFeature:
         await self._answer(ctx, compound, result)
 
     async def cmd_pending(self, ctx: CommandContext, args: dict[str, Any]) -> None:
+        """``!pending [SLUG]``: in the officers' room the station's compounds or the one
+        named; in a compound's room, which residents read, that compound's only."""
+        slug = args.get("compound")
         if ctx.compound is not None:
+            if slug and slug.strip() != ctx.compound.slug:
+                raise DomainError("verification.pending.this_room_only",
+                                  compound=ctx.compound.name, slug=excerpt(slug))
             compounds = [ctx.compound]
         else:
             ours = self._station_compounds(ctx)
-            slug = args.get("compound")
             compounds = [self._by_slug(ours, slug)] if slug else ours
         blocks: list[str] = []
         for compound in compounds:
@@ -451,7 +469,7 @@ class VerificationFeature:
         for c in ours:
             if c.slug == slug.strip():
                 return c
-        raise DomainError("error.not_station_compound", slug=slug[:40],
+        raise DomainError("error.not_station_compound", slug=excerpt(slug),
                           slugs=", ".join(c.slug for c in ours) or "—")
 
     async def _compound_for(
@@ -465,7 +483,7 @@ class VerificationFeature:
             slug, bare = "", flat
         if ctx.compound is not None:
             if slug and slug != ctx.compound.slug:
-                raise DomainError("error.not_station_compound", slug=slug[:40],
+                raise DomainError("error.not_station_compound", slug=excerpt(slug),
                                   slugs=ctx.compound.slug)
             return ctx.compound, bare
         ours = self._station_compounds(ctx)
@@ -538,6 +556,16 @@ class VerificationFeature:
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self.gateway.power_levels_lock(room_id)
+
+
+def may_hold_a_name(text: str) -> bool:
+    """Whether the arguments of a ``!verify`` may hold a name, in whatever order they were
+    typed: a word that is neither a user id nor holds a digit (a flat does; registered names
+    never do)."""
+    return any(
+        not word.startswith(("@", "https://matrix.to/")) and not any(ch.isdigit() for ch in word)
+        for word in text.split()
+    )
 
 
 def _safe_to_echo(exc: DomainError) -> bool:

@@ -4,8 +4,9 @@ is on (off by default; the web app binds 127.0.0.1 by default).
 Access is by the tokens of ``linli tokens create``: pages use a login form that trades the
 token for a random session id in an HttpOnly, SameSite=Strict cookie (the token itself never
 travels again and never appears in a URL); the API also takes ``Authorization: Bearer``.
-An officer's token (or a station admin's) sees only that station's compounds; anything else
-is refused with 403 ``{"errcode", "error"}``.
+An officer's token (or a station admin's) sees only that station's compounds; another
+station's compound answers 404 exactly as a slug that does not exist, so probing cannot list
+compounds. Other refusals are 403 ``{"errcode", "error"}``.
 
 Personal data shown, and where:
 - the overview, buildings, coverage over time and response-time figures are counts only;
@@ -372,12 +373,14 @@ class Dashboard:
     def compound(self, req: Request) -> Compound:
         slug = req.web.match_info["slug"]
         compound = req.directory.compound_by_slug(slug)
-        if compound is None:
-            raise _Refused(404, "M_NOT_FOUND", "dash.error.no_compound", slug=slug[:80])
-        if not req.principal.may_see_station(compound.station_id):
+        if compound is not None and not req.principal.may_see_station(compound.station_id):
             log.info("dashboard: token %d refused compound %d of another station",
                      req.principal.token_id, compound.id)
-            raise _Refused(403, "M_FORBIDDEN", "dash.error.other_station")
+            compound = None
+        if compound is None:
+            # Another station's compound answers as one that does not exist: a token cannot
+            # learn which slugs exist by probing.
+            raise _Refused(404, "M_NOT_FOUND", "dash.error.no_compound", slug=slug[:80])
         return compound
 
     # ---- data --------------------------------------------------------------------------------

@@ -253,15 +253,17 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}"
 
 
-async def cli(config: Config, *argv: str) -> list[str]:
+async def cli(config: Config, *argv: str, lang: str | None = "en") -> list[str]:
     """Run a ``linli`` subcommand in-process against ``config``; returns its output lines.
 
+    The output is English (``linli --lang en``), which the tests read room ids and codes
+    from; ``lang=None`` speaks the deployment's language as the plain command does.
     Failures raise, as the real entry point would turn them into one line and exit 1.
     """
     from bot.cli import CliContext, build_parser
 
     args = build_parser().parse_args(list(argv))
-    ctx = CliContext(config_path=None, _config=config)
+    ctx = CliContext(config_path=None, lang=lang, _config=config)
     lines: list[str] = []
     ctx.out = lines.append  # type: ignore[method-assign]
     try:

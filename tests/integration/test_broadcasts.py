@@ -384,7 +384,8 @@ async def test_urgent_notice_reaches_twenty_rooms(
         assert "用法" in await s.command("!notice station:xinhua")
 
         # The operator's console can send one too, through the bot's account.
-        out = await cli(s.config, "bulletins", "notice", "xq00", "燃气管道抢修，请勿使用明火")
+        out = await cli(s.config, "bulletins", "notice", "xq00", "燃气管道抢修，请勿使用明火",
+                        lang=None)
         assert out == ["🚨 紧急通知 #2：送达 1 个群，迟发 0 个，失败 0 个"]
         await s.report("紧急通知 #2：送达 1 个群")
         assert [p["body"] for p in await s.posts("xq00")][-1] == (

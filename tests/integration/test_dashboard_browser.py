@@ -155,20 +155,21 @@ async def test_log_in_see_coverage_open_a_compound_and_export_csv(site: Site) ->
     await context.close()
 
 
-async def test_an_officer_token_is_refused_another_stations_compound(site: Site) -> None:
+async def test_another_stations_compound_looks_like_no_compound(site: Site) -> None:
     world = site.world
     context, page = await new_page(site)
     await log_in(site, page, world.tokens.other_officer)
     table = await page.inner_text("table[data-table=compounds]")
     assert "桃园小区" in table and "梅园小区" not in table
 
-    response = await page.goto(site.base + "/dashboard/compounds/meiyuan")
-    assert response is not None and response.status == 403
-    assert "这个小区不属于您的派出所，您无权查看。" in await page.inner_text(".error")
-    api = await page.goto(site.base + "/api/compounds/meiyuan/unenrolled.csv")
-    assert api is not None and api.status == 403
-    assert await api.json() == {"errcode": "M_FORBIDDEN",
-                                "error": "这个小区不属于您的派出所，您无权查看。"}
+    for slug in ("meiyuan", "nowhere"):  # another station's, and one that does not exist
+        response = await page.goto(site.base + f"/dashboard/compounds/{slug}")
+        assert response is not None and response.status == 404
+        assert f"没有您可查看的小区“{slug}”。" in await page.inner_text(".error")
+        api = await page.goto(site.base + f"/api/compounds/{slug}/unenrolled.csv")
+        assert api is not None and api.status == 404
+        assert await api.json() == {"errcode": "M_NOT_FOUND",
+                                    "error": f"没有您可查看的小区“{slug}”。"}
     await context.close()
 
 

@@ -305,6 +305,36 @@ async def test_staff_cannot_be_muted_and_ids_are_checked(
         await s.app.close()
 
 
+async def test_only_members_are_acted_on_and_ids_follow_the_grammar(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, db_path: str
+) -> None:
+    """Ids that never joined, longer than 255 bytes or with a port above 65535 never reach
+    the power levels; a kick of a non-member is refused, not audited as done; a ban may
+    target someone not (yet) in the room."""
+    s = await _setup(synapse, bot_account, db_path, people)
+    server = s.bot.split(":", 1)[1]
+    ghost = f"@nobody-here:{server}"
+    try:
+        before = (await s.app.gateway.state_event(s.room, "m.room.power_levels"))["users"]
+        for body in (f"!mute {ghost} 2h 测试", f"!warn {ghost} 测试", f"!kick {ghost} 测试"):
+            assert "不是本群成员" in await s.command(body), body
+        for bad in (f"@x:{server}:99999", "@" + "x" * 300 + f":{server}",
+                    f"@x:{server}:65536"):
+            reply = await s.command(f"!mute {bad} 1h 测试")
+            assert "用法" in reply and len(reply) < 600, reply
+        reply = await s.command(f"!mute {s.resident.user_id} {'9' * 5000}d 测试")
+        assert "用法" in reply and len(reply) < 600
+        after = (await s.app.gateway.state_event(s.room, "m.room.power_levels"))["users"]
+        assert after == before
+
+        assert "已封禁" in await s.command(f"!ban {ghost} 已知的诈骗账号")
+        assert (await _membership(s.officer, s.room, ghost))["membership"] == "ban"
+        audit = await AuditRepository(s.app.db, s.app.clock).recent()
+        assert [(e.action, e.target) for e in audit if e.target == ghost] == [("ban", ghost)]
+    finally:
+        await s.app.close()
+
+
 async def test_residents_cannot_moderate(
     synapse: LocalSynapse, bot_account: Account, people: MakePerson, db_path: str
 ) -> None:

@@ -166,9 +166,28 @@ async def test_resuming_a_past_one_off_says_it_is_finished(
     await commands.pause(OFFICER, 1, world.station_id)
     clock.set(utc(2026, 3, 2, 3, 0))
     result = await commands.resume(OFFICER, 1, world.station_id)
-    assert result.lines[0].key == "broadcasts.resumed_finished"
+    zh = render_lines(world.translator, "zh-CN", result.lines)
+    en = render_lines(world.translator, "en", result.lines)
+    assert zh == "公告 #1 已恢复，但它只发一次，发送时间 2026-03-02 10:00 已过，不会再发送。"
+    assert en == ("Bulletin #1 resumed, but it posts only once and its time, 2026-03-02 10:00, "
+                  "has passed: it will not be posted.")
     assert await world.service().tick() == []
     assert world.homeserver.posts == []
+
+
+async def test_resuming_a_bulletin_past_its_end_date_names_the_date(
+    sqlite_db: Database, clock: FakeClock
+) -> None:
+    world = await make_world(sqlite_db, clock)
+    commands = world.commands()
+    await commands.add(OFFICER, 'c00 cron "0 9 * * *" until 2026-03-04 | t | b',
+                       world.station_id)
+    await commands.pause(OFFICER, 1, world.station_id)
+    clock.set(utc(2026, 3, 5, 3, 0))
+    result = await commands.resume(OFFICER, 1, world.station_id)
+    text = render_lines(world.translator, "zh-CN", result.lines)
+    assert "（—）" not in text and "2026-03-04" in text, text
+    assert "its end date" in render_lines(world.translator, "en", result.lines)
 
 
 # --- rendering -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tests.unit.broadcasts_world import (
     OFFICERS_ROOM,
     RESIDENT,
     Crash,
+    FakeHomeserver,
     World,
     make_world,
 )
@@ -357,3 +358,60 @@ async def test_a_resident_cannot_run_bulletin_commands(db: Database, clock: Fake
         with pytest.raises(PermissionDenied):
             await call
     assert world.homeserver.posts == []
+
+
+class GatedHomeserver(FakeHomeserver):
+    """Holds every send until the gate opens: a fan-out that is still under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def send(self, room_id, message, txn_id):  # type: ignore[no-untyped-def]
+        self.waiting += 1
+        await self.gate.wait()
+        return await super().send(room_id, message, txn_id)
+
+
+async def wait_for_sends(homeserver: GatedHomeserver, count: int) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        if homeserver.waiting >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"only {homeserver.waiting} sends started")
+
+
+async def test_ticks_during_a_notice_fan_out_do_not_log_a_resumption(
+    db: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notice being sent normally is not an interrupted fan-out: the ticks that run beside
+    it say nothing of resuming, and another process sending it is mentioned once, not on
+    every tick."""
+    world = await make_world(db, clock)
+    homeserver = GatedHomeserver()
+    world.homeserver = homeserver
+    service = world.service("proc-a")
+    commands = world.commands(service)
+    bulletin, occurrence = await commands.prepare_notice(OFFICER, "station:xinhua", "停水通知")
+    caplog.set_level("DEBUG", logger="broadcasts")
+    sending = asyncio.create_task(service.fan_out(bulletin, occurrence))
+    await wait_for_sends(homeserver, 3)
+    for _ in range(5):
+        assert await service.tick() == []
+        clock.advance(timedelta(seconds=5))
+    assert not [r for r in caplog.records if "resum" in r.getMessage()], caplog.text
+
+    other = world.service("proc-b")  # the CLI's `linli bulletins notice`, the bot beside it
+    await service.release()
+    for _ in range(5):
+        assert await other.tick() == []
+    info = [r for r in caplog.records if r.levelname == "INFO" and "left open" in r.getMessage()]
+    assert len(info) == 1, caplog.text
+    assert not [r for r in caplog.records if "resum" in r.getMessage()], caplog.text
+
+    homeserver.gate.set()
+    [report] = await sending
+    assert report.reply.params["delivered"] == 3
+    assert world.homeserver.rooms_posted() == {room: 1 for room in world.rooms}

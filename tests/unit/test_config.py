@@ -106,7 +106,10 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     missing = run_cli("--config", str(tmp_path / "none.yaml"), "run")
     assert missing.returncode == 1
     assert missing.stderr.strip().count("\n") == 0
-    assert "config error" in missing.stderr and "Traceback" not in missing.stderr
+    assert "配置有误" in missing.stderr and "Traceback" not in missing.stderr  # zh-CN default
+    missing = run_cli("--config", str(tmp_path / "none.yaml"), "run",
+                      env={"LINLI_BOT__DEFAULT_LOCALE": "en"})
+    assert missing.stderr.startswith("linli: config error: config file")
 
     example = run_cli("--config", str(ROOT / "config.example.yaml"), "db", "upgrade")
     assert example.returncode == 1 and "placeholder" in example.stderr
@@ -115,7 +118,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     unreachable = run_cli("--config", str(cfg), "station", "create", "xinhua", "--name", "X",
                           env={"LINLI_MATRIX__PASSWORD": "pw"})
     assert unreachable.returncode == 1
-    assert "cannot reach the homeserver" in unreachable.stderr
+    assert "无法连接主服务器" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
 
 

@@ -122,15 +122,24 @@ async def test_the_token_is_accepted_only_in_the_header_never_in_the_url(
     assert resp.status == 401
 
 
-async def test_an_officer_is_refused_another_stations_compound(
+async def test_another_stations_compound_answers_as_an_unknown_one(
     client: TestClient, world: DashWorld  # type: ignore[type-arg]
 ) -> None:
+    """An officer cannot tell another station's compound from a slug that does not exist
+    (no listing of slugs by probing): the same status, errcode and wording."""
     for path in MEIYUAN_APIS:
-        body = await get_json(client, path, world.tokens.other_officer, 403)
-        assert body == {"errcode": "M_FORBIDDEN",
-                        "error": "这个小区不属于您的派出所，您无权查看。"}, path
-        body = await get_json(client, path + "?lang=en", world.tokens.other_officer, 403)
-        assert body["error"] == "This compound belongs to another station; you may not see it."
+        unknown = path.replace("meiyuan", "nowhere")
+        for lang in ("", "?lang=en"):
+            hidden = await get_json(client, path + lang, world.tokens.other_officer, 404)
+            absent = await get_json(client, unknown + lang, world.tokens.other_officer, 404)
+            assert hidden == {
+                "errcode": absent["errcode"],
+                "error": absent["error"].replace("nowhere", "meiyuan"),
+            }, path
+    assert hidden == {"errcode": "M_NOT_FOUND",
+                      "error": "There is no compound “meiyuan” that you may see."}
+    body = await get_json(client, MEIYUAN_APIS[0], world.tokens.other_officer, 404)
+    assert body["error"] == "没有您可查看的小区“meiyuan”。"
     assert await audit_actions(world, f"token:{world.tokens.ids['other']}") == []
     # while the compound's own station may
     for path in MEIYUAN_APIS:
@@ -475,8 +484,10 @@ async def test_pages_show_figures_escape_text_and_refuse_other_stations(
     assert "王芳（户主）" in text and "叶西·卓玛（租户）" in text
     assert not any(phone in text for phone in PHONES)
     resp = await client.get("/dashboard/compounds/taoyuan")
-    assert resp.status == 403
-    assert "这个小区不属于您的派出所" in await resp.text()
+    unknown = await client.get("/dashboard/compounds/nowhere")
+    assert resp.status == unknown.status == 404
+    assert "没有您可查看的小区“taoyuan”" in await resp.text()
+    assert "没有您可查看的小区“nowhere”" in await unknown.text()
     text = await (await client.get("/dashboard/audit")).text()
     assert "dashboard.visits" in text and "moderation.kick" not in text
 

@@ -248,8 +248,9 @@ async def test_report_as_csv_and_json(world: DashWorld) -> None:
 
 
 async def test_report_refusals(world: DashWorld) -> None:
-    with pytest.raises(CliError, match="csv holds one table"):
+    with pytest.raises(CliError) as info:
         await report(world, "--format", "csv", "--table", "all")
+    assert info.value.key == "cli.report.csv_one_table"
     with pytest.raises(NotFound):
         await report(world, "--compound", "nowhere")
 

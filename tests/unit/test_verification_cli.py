@@ -45,7 +45,8 @@ def make_ctx(db_path: Path, clock: FakeClock, key: str, previous: list[str] | No
         "database": {"url": f"sqlite:///{db_path}"},
         "security": {"data_key": key, "previous_data_keys": previous or []},
     })
-    return CliContext(config_path=None, clock=clock, _config=config)
+    # English output (--lang en): the Chinese report is in tests/unit/test_cli_operators.py.
+    return CliContext(config_path=None, clock=clock, lang="en", _config=config)
 
 
 def database_bytes(folder: Path) -> bytes:
@@ -192,7 +193,7 @@ async def test_status_commands_and_code_printing(
 
     assert await run(households_status, make_ctx(db_path, clock, key), compound="meiyuan",
                      flat="3栋2单元301", name="张伟", action="move-out") == 0
-    assert "marked moved_out" in capsys.readouterr().out
+    assert "marked moved out" in capsys.readouterr().out
     assert await run(households_status, make_ctx(db_path, clock, key), compound="meiyuan",
                      flat="3-2-301", name="张伟", action="restore") == 0
     assert "restored" in capsys.readouterr().out

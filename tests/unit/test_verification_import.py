@@ -54,6 +54,8 @@ BAD_CSV = (
     "\n"                                      # blank lines are skipped
     "3,2,304,13800001111,,owner,\n"           # row 8 a phone in the name column
     "3,2,305,刘洋,,owner,\n"                  # row 9 good
+    "3,2,306,陈静,12345,owner,\n"             # row 10 a service number, not a phone
+    "3,2,307,杨帆,8888 9999,owner,\n"          # row 11 a landline without area code
 )
 
 
@@ -66,9 +68,11 @@ def test_bad_rows_are_reported_by_row_and_column() -> None:
         (5, "role", "import.invalid_role"),
         (6, "name", "import.duplicate_person"),
         (8, "name", "import.name_has_digits"),
+        (10, "phone", "import.invalid_phone"),
+        (11, "phone", "import.invalid_phone"),
     }
     assert [row for row, _ in parsed.records] == [2, 9]
-    assert parsed.rows == 7
+    assert parsed.rows == 9
 
 
 @pytest.mark.parametrize(

@@ -89,16 +89,42 @@ def test_mask_name(name: str, masked: str) -> None:
         ("008613812345678", "13812345678"),
         ("8613812345678", "13812345678"),
         ("１３８１２３４５６７８", "13812345678"),   # full-width digits
-        ("0891-6812345", "08916812345"),
-        ("(0571) 8888 9999", "057188889999"),
-        ("95588", "95588"),
+        ("0891-6812345", "08916812345"),         # 4-digit area code, 7-digit number
+        ("(0571) 8888 9999", "057188889999"),    # 4-digit area code, 8-digit number
+        ("010-6512 3456", "01065123456"),        # Beijing
+        ("021 5555 0110", "02155550110"),        # Shanghai
+        ("０２１－５５５５０１１０", "02155550110"),  # full width
+        ("+86 571 8888 9999", "057188889999"),   # a landline written internationally
+        ("0086-10-65123456", "01065123456"),
+        ("19912345678", "19912345678"),
+        ("+852 9123 4567", "+85291234567"),      # Hong Kong, Macau, abroad: with + or 00
+        ("00852 9123 4567", "+85291234567"),
+        ("+1 (415) 555-0100", "+14155550100"),
     ],
 )
 def test_phones(typed: str, phone: str) -> None:
     assert normalise_phone(typed) == phone
 
 
-@pytest.mark.parametrize("typed", ["", "1234", "138abc45678", "1" * 16, "电话"])
+@pytest.mark.parametrize("typed", [
+    "", "1234", "138abc45678", "1" * 16, "电话",
+    "12345",            # the 市民热线: no one's own phone
+    "95588",            # a bank's service number
+    "110",
+    "12812345678",      # mobile numbers start 13-19
+    "1381234567",       # one digit short
+    "138123456789",     # one digit too many
+    "88889999",         # a landline without its area code
+    "0571-0888999",     # a local number cannot start with 0
+    "0571-888999",      # too short
+    "0571-888899991",   # too long
+    "05718888999912",
+    "+86 12345",
+    "+8613812345",      # +86 but not a mainland number
+    "+123",             # too short for any country
+    "+1234567890123456",  # longer than E.164 allows
+    "0571-88889999-123",  # an extension: put it in the note
+])
 def test_bad_phones(typed: str) -> None:
     with pytest.raises(DomainError) as info:
         normalise_phone(typed)
@@ -107,7 +133,8 @@ def test_bad_phones(typed: str) -> None:
 
 def test_mask_phone() -> None:
     assert mask_phone("13812345678") == "138****5678"
-    assert mask_phone("95588") == "*5588"
+    assert mask_phone("057188889999") == "057*****9999"
+    assert mask_phone("+85291234567") == "+85*****4567"
 
 
 @pytest.mark.parametrize(
