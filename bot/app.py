@@ -133,7 +133,8 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     directory = DirectoryHolder(community, config.bot.admins)
     dms = DirectMessenger(gateway, DirectRoomRepository(db, clock))
     audit = AuditRepository(db, clock)
-    router = Router(translator, prefix=config.bot.command_prefix)
+    router = Router(translator, prefix=config.bot.command_prefix,
+                    roles_anywhere=lambda user: directory.current.roles_anywhere(user))
     bot = Bot(
         config=config, db=db, gateway=gateway, clock=clock, translator=translator,
         directory=directory, dms=dms, router=router, features=[], audit=audit,

@@ -188,6 +188,9 @@ class Router:
     translator: Translator
     prefix: str = "!"
     commands: dict[str, Command] = field(default_factory=dict)
+    # Roles a person holds anywhere, for commands that do not say their own (the refusal of
+    # an officer of another station names this compound's or station's officers).
+    roles_anywhere: RolesAnywhere | None = None
 
     def add(self, commands: Iterable[Command]) -> None:
         for cmd in commands:
@@ -219,9 +222,8 @@ class Router:
         holds such a role elsewhere, that here it is this compound's (station's) only."""
         staff = not cmd.roles.isdisjoint(STAFF_ROLES - {Role.OFFICER})
         suffix = "_staff" if staff else ""
-        if cmd.roles_anywhere is not None and not cmd.roles.isdisjoint(
-            cmd.roles_anywhere(ctx.sender)
-        ):
+        anywhere = cmd.roles_anywhere or self.roles_anywhere
+        if anywhere is not None and not cmd.roles.isdisjoint(anywhere(ctx.sender)):
             place = "compound" if ctx.compound is not None else "station"
             return f"cmd.refused.elsewhere.{place}{suffix}"
         return "cmd.refused.staff" if staff else "cmd.refused"

@@ -50,6 +50,7 @@ def refusal_router() -> Router:
     def anywhere(user: str) -> frozenset[Role]:
         return frozenset({Role.OFFICER}) if user == STRANGER_OFFICER else frozenset()
 
+    router.roles_anywhere = anywhere
     router.add([
         Command("mute", ok, "help.help", roles=frozenset({Role.OFFICER, Role.ADMIN}),
                 where=Where.COMPOUND, roles_anywhere=anywhere),
@@ -95,6 +96,8 @@ RESIDENT_ROLES = frozenset({Role.RESIDENT})
     ("!mute @a:hs 1h x", STRANGER_OFFICER, True, "only this compound's officers and admins"),
     ("!pending", STRANGER_OFFICER, True, "only this compound's officers and admins"),
     ("!pending", STRANGER_OFFICER, False, "only this station's officers and admins"),
+    # commands that do not say their own: the router's default
+    ("!status", STRANGER_OFFICER, True, "only this compound's officers and admins"),
 ])
 async def test_a_refusal_says_who_may_run_the_command(
     body: str, sender: str, compound: bool, expected: str
