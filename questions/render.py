@@ -54,7 +54,8 @@ class Renderer:
         if compound is None:
             return label
         people = sorted({
-            g.user_id for g in directory.staff_of_compound(compound) if g.role in roles
+            self.staff_name(g.user_id, directory)
+            for g in directory.staff_of_compound(compound) if g.role in roles
         })[:3]
         if not people:
             return label

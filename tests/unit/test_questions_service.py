@@ -278,6 +278,16 @@ async def test_redaction_withdraws_and_forgets_the_text(world: World) -> None:
 # ---- flags and escalation ---------------------------------------------------------------------
 
 
+async def test_a_flag_names_responders_by_their_names(world: World) -> None:
+    """``staff add --name`` was given: the flag says 王警官, not the Matrix id (the edited
+    flag already did)."""
+    svc = world.service()
+    await world.ask(svc, "有人打电话说我涉嫌洗钱，要我转账到安全账户，是诈骗吗", "$q")
+    world.clock.advance(31 * M)
+    flag = flags(await svc.tick())[0]
+    assert "王警官" in flag.body and OFFICER not in flag.body
+
+
 async def test_flag_once_per_level_then_escalate_once(world: World) -> None:
     svc = world.service()
     await world.ask(svc, "楼上每天晚上十二点还在装修，噪音太大了", "$q")
