@@ -311,7 +311,9 @@ class MatrixGateway:
         if info is None:
             resp = await self.client.room_get_state(room_id)
             _check("read room state", resp)
-            create = next((e for e in resp.events if e.get("type") == "m.room.create"), {})
+            create: dict[str, Any] = next(
+                (e for e in resp.events if e.get("type") == "m.room.create"), {}
+            )
             version = str(create.get("content", {}).get("room_version", "1"))
             info = RoomInfo(RoomID(room_id), version, creators_of(create))
             self._room_info[room_id] = info

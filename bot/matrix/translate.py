@@ -88,8 +88,9 @@ def _strip_reply_fallback(body: str) -> str:
 def translate(room_id: str, event: Event) -> ChatEvent | None:
     """Map one nio timeline event to a domain event, or None for what the bot ignores."""
     source: dict[str, Any] = getattr(event, "source", None) or {}
-    event_id = EventID(source.get("event_id") or getattr(event, "event_id", ""))
-    sender = UserID(getattr(event, "sender", None) or source.get("sender", ""))
+    event_id = EventID(_str(source.get("event_id")) or _str(getattr(event, "event_id", None))
+                       or "")
+    sender = UserID(_str(getattr(event, "sender", None)) or _str(source.get("sender")) or "")
     if not event_id or not sender:
         return None
     room = RoomID(room_id)

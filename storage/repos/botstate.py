@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -31,11 +32,11 @@ class BotStateRepository:
                 row.value = value
                 row.updated_at = self.clock.now()
 
-    async def done_events(self, event_ids: Iterable[str]) -> set[str]:
+    async def done_events(self, event_ids: Iterable[str]) -> builtins.set[str]:
         """Which of these event ids are handled already: one query per sync batch (per 500
         ids), whatever its size."""
         ids = list(dict.fromkeys(event_ids))
-        done: set[str] = set()
+        done: builtins.set[str] = builtins.set()  # ``set`` is a method of this class
         async with self.db.session() as s:
             for start in range(0, len(ids), 500):
                 chunk = ids[start:start + 500]
