@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import heapq
 import logging
 import random
 import time
@@ -532,13 +533,14 @@ class Bot:
         await self._handle_invites(response)
         self._handle_leaves(response)
         self._note_joined(response)
-        batch: list[tuple[str, Any]] = []
+        rooms: list[tuple[str, list[Any]]] = []
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
             if info.timeline.limited and since:
                 events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
-            batch.extend((room_id, e) for e in events)
+            rooms.append((room_id, events))
             await self._note_direct_room(room_id, list(info.state) + events)
+        batch = causal_order(rooms)
         done = await self.state.done_events(
             i for i in (getattr(e, "event_id", None) for _, e in batch) if i
         )
@@ -874,6 +876,30 @@ class Bot:
 
     def uptime(self) -> timedelta:
         return timedelta(seconds=time.monotonic() - self.stats.started_monotonic)
+
+
+def causal_order(rooms: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[str, Any]]:
+    """The events of a sync batch in the order they happened across rooms (by server
+    timestamp), each room's own events in their order. A resident's join in the compound room
+    comes before their code in the direct room even when the sync response lists the direct
+    room first: that matters when a batch is handled again after a kill."""
+    heap = [(_timestamp(events[0]), i, 0) for i, (_, events) in enumerate(rooms) if events]
+    heapq.heapify(heap)
+    ordered: list[tuple[str, Any]] = []
+    while heap:
+        _, i, j = heapq.heappop(heap)
+        room_id, events = rooms[i]
+        ordered.append((room_id, events[j]))
+        if j + 1 < len(events):
+            heapq.heappush(heap, (_timestamp(events[j + 1]), i, j + 1))
+    return ordered
+
+
+def _timestamp(event: Any) -> int:
+    ts = getattr(event, "server_timestamp", None)
+    if not isinstance(ts, int):
+        ts = (getattr(event, "source", None) or {}).get("origin_server_ts")
+    return ts if isinstance(ts, int) else 0
 
 
 def _describe(exc: BaseException) -> str:

@@ -19,7 +19,14 @@ from bot.commands.router import Command, Router
 from bot.config import load_config
 from bot.matrix.gateway import MatrixActionError, Unreachable, txn_id_for
 from bot.messages import all_catalogs
-from bot.runtime import MAX_EVENT_ATTEMPTS, Bot, DirectMessenger, DirectoryHolder, EventEnv
+from bot.runtime import (
+    MAX_EVENT_ATTEMPTS,
+    Bot,
+    DirectMessenger,
+    DirectoryHolder,
+    EventEnv,
+    causal_order,
+)
 from common.clock import FakeClock
 from common.events import ChatEvent, MessagePosted
 from common.i18n import Translator
@@ -219,3 +226,20 @@ async def test_a_compound_created_after_start_is_placed_before_its_first_event(
                                     room_id="!lanyuan:test")
     await bot.handle("!lanyuan:test", message("$new"))
     assert [room for room, _, _ in gateway.sent] == ["!lanyuan:test", "!lanyuan:test"]
+
+
+def test_a_batch_is_handled_in_the_order_things_happened_across_rooms() -> None:
+    """The direct room listed first, but the join (in the compound room) happened before the
+    code was sent: the join is handled first; each room's own order is kept."""
+    def at(event_id: str, ts: int) -> RoomMessageText:
+        event = message(event_id)
+        event.server_timestamp = ts
+        return event
+
+    rooms = [
+        ("!dm:test", [at("$code", 30), at("$thanks", 50)]),
+        (ROOM, [at("$join", 10), at("$question", 40), at("$late-but-after", 35)]),
+        ("!empty:test", []),
+    ]
+    order = [e.event_id for _, e in causal_order(rooms)]
+    assert order == ["$join", "$code", "$question", "$late-but-after", "$thanks"]
