@@ -20,9 +20,10 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot import __version__
 
@@ -171,8 +172,59 @@ async def schema_is_current(db: Database) -> bool:
 # --- the parser --------------------------------------------------------------------------------
 
 
+# argparse's own messages, for the Chinese one-line error (the rest of its text is English).
+_ARGPARSE_ZH = [
+    (re.compile(r"the following arguments are required: (.*)"), "缺少参数：{0}"),
+    (re.compile(r"unrecognized arguments: (.*)"), "无法识别的参数：{0}"),
+    (re.compile(r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)"),
+     "{0} 没有 {1} 这一项（可选：{2}）"),
+    (re.compile(r"argument (\S+): invalid \S+ value: (.*)"), "{0} 的值 {1} 无效"),
+    (re.compile(r"argument (\S+): expected one argument"), "{0} 后面需要一个值"),
+    (re.compile(r"argument (\S+): (.*)"), "{0}：{1}"),
+]
+
+
+_ARGV: ContextVar[list[str]] = ContextVar("linli_cli_argv", default=[])
+"""The command line being parsed, for the language of a usage error."""
+
+
+class LinliArgumentParser(argparse.ArgumentParser):
+    """Usage errors as one line in the deployment's language (exit 2), like every other
+    error of the console, instead of argparse's usage block and English line."""
+
+    def error(self, message: str) -> NoReturn:
+        argv = _ARGV.get()
+        ctx = CliContext(config_path=_option(argv, "--config"), lang=_option(argv, "--lang"))
+        try:
+            locale = guess_locale(ctx)
+        except Exception:  # noqa: BLE001 - only the language of the message is at stake
+            locale = "zh-CN"
+        detail = message[:300]
+        if locale == "zh-CN":
+            for pattern, template in _ARGPARSE_ZH:
+                m = pattern.fullmatch(detail)
+                if m:
+                    detail = template.format(*m.groups())
+                    break
+        from bot.messages import all_catalogs
+        from common.i18n import Translator
+
+        line = Translator(all_catalogs()).render(
+            locale, "cli.error.usage", detail=detail, help=f"{self.prog} --help")
+        self.exit(2, f"linli: {line}\n")
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = LinliArgumentParser(
         prog="linli",
         description="Linli: a Matrix bot for the chat rooms of residential compounds.",
     )
@@ -284,7 +336,11 @@ async def _dispatch(ctx: CliContext, args: argparse.Namespace, handler: Handler)
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    _ARGV.set(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (one line, 2) or --help/--version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     handler: Handler | None = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
@@ -306,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             lang = parse_locale(args.cli_lang).value
         except ValueError:
-            parser.error(f"--lang {args.cli_lang!r}: use zh-CN or en")
+            try:
+                parser.error(f"--lang {args.cli_lang!r}: use zh-CN or en")
+            except SystemExit as exc:
+                return exc.code if isinstance(exc.code, int) else 2
     ctx = CliContext(config_path=args.config, lang=lang)
     try:
         return asyncio.run(_dispatch(ctx, args, handler))

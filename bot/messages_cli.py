@@ -14,6 +14,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "cannot reach the database (database.url): {detail}",
     },
     "cli.error.db": {"zh-CN": "数据库错误：{detail}", "en": "database error: {detail}"},
+    "cli.error.usage": {
+        "zh-CN": "命令有误：{detail}。用 {help} 查看用法。",
+        "en": "wrong command: {detail}. See {help}.",
+    },
     "cli.error.unexpected": {
         "zh-CN": "出了点问题（编号：{ref}，{kind}）；加 -v 再运行一次可看到详情。",
         "en": "something went wrong (ref: {ref}, {kind}); run again with -v for the details.",

@@ -376,3 +376,17 @@ async def test_the_schema_check_knows_a_migrated_database(db: Database, tmp_path
         assert await schema_is_current(fresh)
     finally:
         await fresh.close()
+
+
+def test_usage_errors_are_one_line_in_the_deployments_language(
+    linli: Console, linli_en: Console
+) -> None:
+    code, out, err = linli("compound", "create")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("linli: 命令有误：缺少参数：")
+    assert "linli compound create --help" in err
+    code, out, err = linli_en("compound", "frobnicate")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("linli: wrong command: argument ") and "frobnicate" in err
+    code, _, err = linli("--lang", "fr", "compound", "list")
+    assert code == 2 and err.count("\n") == 1 and err.startswith("linli: 命令有误")
