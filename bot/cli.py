@@ -184,7 +184,7 @@ _ARGPARSE_ZH = [
 ]
 
 
-_ARGV: ContextVar[list[str]] = ContextVar("linli_cli_argv", default=[])
+_ARGV: ContextVar[tuple[str, ...]] = ContextVar("linli_cli_argv", default=())
 """The command line being parsed, for the language of a usage error."""
 
 
@@ -214,7 +214,7 @@ class LinliArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"linli: {line}\n")
 
 
-def _option(argv: list[str], name: str) -> str | None:
+def _option(argv: tuple[str, ...], name: str) -> str | None:
     for i, arg in enumerate(argv):
         if arg == name and i + 1 < len(argv):
             return argv[i + 1]
@@ -336,7 +336,7 @@ async def _dispatch(ctx: CliContext, args: argparse.Namespace, handler: Handler)
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    _ARGV.set(list(sys.argv[1:] if argv is None else argv))
+    _ARGV.set(tuple(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # a usage error (one line, 2) or --help/--version (0)
