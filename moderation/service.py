@@ -335,25 +335,53 @@ class ModerationService:
     async def due(
         self, now: datetime | None = None, compound_ids: Collection[int] | None = None
     ) -> list[Effect]:
-        """Effects that end timed restrictions due by ``now``. Each restriction is handed
-        out once: a second call, or another process, gets nothing for it."""
-        return [e for _, effects in await self.due_lifts(now, compound_ids) for e in effects]
+        """Effects that end timed restrictions due by ``now``, audited as done (for callers
+        that carry them out without reporting how it went; the bot uses ``due_lifts`` and
+        ``record_lift``). Each restriction is handed out once: a second call, or another
+        process, gets nothing for it."""
+        effects: list[Effect] = []
+        for restriction, lift in await self.due_lifts(now, compound_ids):
+            await self.record_lift(restriction)
+            effects.extend(lift)
+        return effects
 
     async def due_lifts(
         self, now: datetime | None = None, compound_ids: Collection[int] | None = None
-    ) -> list[tuple[int, list[Effect]]]:
-        """Like ``due``, with the id of the restriction each group of effects ends (the
-        edge derives its transaction ids from it)."""
+    ) -> list[tuple[Restriction, list[Effect]]]:
+        """The restrictions due by ``now``, each claimed (marked lifted) with the effects that
+        end it. The edge carries them out, then says how it went with ``record_lift``; it
+        derives its transaction ids from the restriction's id."""
         now = now or self.clock.now()
-        lifts: list[tuple[int, list[Effect]]] = []
+        lifts: list[tuple[Restriction, list[Effect]]] = []
         while True:
             batch = await self.repo.claim_due(
                 now, self.bot_user_id, limit=_DUE_BATCH, compound_ids=compound_ids
             )
             for restriction in batch:
-                lifts.append((restriction.id, await self._expired(restriction)))
+                lifts.append((restriction, await self._expired(restriction)))
             if len(batch) < _DUE_BATCH:
                 return lifts
+
+    async def record_lift(self, restriction: Restriction, error: str | None = None) -> None:
+        """Audit the end of a timed restriction as it happened: ``auto_unmute`` or ``unban``,
+        or ``auto_unmute_failed`` / ``unban_failed`` with the homeserver's refusal."""
+        compound = self.directory().compounds.get(restriction.compound_id)
+        action = Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE else Action.UNBAN
+        details: dict[str, Any] = {"restriction": restriction.id,
+                                   "kind": restriction.kind.value}
+        if error is not None:
+            details["error"] = error
+        await self.audit.record(
+            AuditEntry(
+                actor=self.bot_user_id,
+                action=action.value if error is None else f"{action.value}_failed",
+                target=restriction.user_id,
+                station_id=compound.station_id if compound else None,
+                compound_id=restriction.compound_id,
+                details=details,
+                at=self.clock.now(),
+            )
+        )
 
     async def active_mutes(self, compound_id: CompoundId) -> list[Restriction]:
         """The mutes the bot holds in a compound (for a status command or the dashboard)."""
@@ -496,18 +524,6 @@ class ModerationService:
         else:
             effects.append(Unban(restriction.room_id, restriction.user_id))
         station = directory.stations.get(compound.station_id) if compound else None
-        action = Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE else Action.UNBAN
-        await self.audit.record(
-            AuditEntry(
-                actor=self.bot_user_id,
-                action=action.value,
-                target=restriction.user_id,
-                station_id=station.id if station else None,
-                compound_id=restriction.compound_id,
-                details={"restriction": restriction.id, "kind": restriction.kind.value},
-                at=self.clock.now(),
-            )
-        )
         if compound is not None and station is not None and station.officers_room_id:
             effects.append(
                 Report(

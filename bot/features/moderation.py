@@ -213,10 +213,16 @@ class ModerationFeature:
         passing failure rolls the marks back and the lifts are done again on the next tick,
         their reports with the same transaction ids (derived from the restriction).
         """
-        for restriction_id, effects in await self.service.due_lifts(now):
-            with effect_cause(f"moderation-lift:{restriction_id}"):
+        for restriction, effects in await self.service.due_lifts(now):
+            with effect_cause(f"moderation-lift:{restriction.id}"):
+                error = None
                 for group in split_by_action(effects):
-                    await self._lift(group)
+                    failure = await self._lift(group)
+                    if failure is not None and error is None:
+                        error = failure.describe()
+                # The audit says what happened: a lift the homeserver refused for good is
+                # recorded as refused, not as done.
+                await self.service.record_lift(restriction, error)
 
     async def metrics(self) -> list[Sample]:
         counts = await self.service.repo.count_active()
@@ -415,15 +421,16 @@ class ModerationFeature:
             return before
         return granted if before is None else max(before, granted)
 
-    async def _lift(self, group: list[Effect]) -> None:
+    async def _lift(self, group: list[Effect]) -> EffectFailure | None:
         failure = await self.carry_out(group)
         if failure is None:
             first = group[0]
             self.actions[Action.AUTO_UNMUTE if isinstance(first, SetPowerLevel)
                          else Action.UNBAN] += 1
-            return
+            return None
         log.error("gave up a timed lift (%s in %s): %s", type(failure.effect).__name__,
                   getattr(failure.effect, "room_id", "?"), failure.describe())
+        return failure
 
     # helpers ----------------------------------------------------------------------------
     async def _decide_and_do(

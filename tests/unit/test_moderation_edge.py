@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -101,14 +102,19 @@ class FakeService:
 
     def __init__(self, *batches: list[Effect]) -> None:
         self.batches = list(batches)
+        self.lifts_recorded: list[tuple[int, str | None]] = []
         self.repo = FakeRepo()
         self.settings = ModerationSettings()
 
     async def due(self, now: datetime) -> list[Effect]:
         return self.batches.pop(0) if self.batches else []
 
-    async def due_lifts(self, now: datetime) -> list[tuple[int, list[Effect]]]:
-        return list(enumerate(split_by_action(await self.due(now))))
+    async def due_lifts(self, now: datetime) -> list[tuple[Any, list[Effect]]]:
+        return [(SimpleNamespace(id=i), group)
+                for i, group in enumerate(split_by_action(await self.due(now)))]
+
+    async def record_lift(self, restriction: Any, error: str | None = None) -> None:
+        self.lifts_recorded.append((restriction.id, error))
 
 
 def feature(gateway: FakeGateway, service: FakeService | None = None) -> ModerationFeature:
@@ -233,6 +239,8 @@ async def test_a_lift_the_server_refuses_for_good_is_not_retried() -> None:
     await moderation.tick(NOW)
     await moderation.tick(NOW)
     assert gateway.calls == []
+    # Audited as refused, not as done.
+    assert service.lifts_recorded == [(0, "M_FORBIDDEN")]
 
 
 @pytest.mark.parametrize(
