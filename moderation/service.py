@@ -276,7 +276,11 @@ class ModerationService:
             escalate=[w.id for w in open_warnings],
             count=count,
         )
-        return Outcome(outcome.effects + escalation.effects)
+        effects = outcome.effects + escalation.effects
+        # The mute first: the edge stops at a room action the homeserver refuses, so a
+        # refused mute sends nothing of the warning either and its records are taken back.
+        return Outcome(tuple(e for e in effects if isinstance(e, SetPowerLevel))
+                       + tuple(e for e in effects if not isinstance(e, SetPowerLevel)))
 
     async def redact(
         self,
