@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -681,13 +681,18 @@ class VerificationRepository:
         """Waiting members whose next action (notice, reminder, deadline) is due."""
         if not compound_ids:
             return []
+        query = select(MemberRow).where(
+            MemberRow.state.in_(_WAITING), MemberRow.next_action_at <= now,
+            MemberRow.compound_id.in_(compound_ids),
+        ).order_by(MemberRow.next_action_at).limit(limit)
+        if self.db.current_unit() is not None:
+            # Called in the periodic work's unit of work: the rows stay locked until it
+            # commits (PostgreSQL; SQLite's unit holds the whole database), so an event's
+            # change cannot slip in between this read and ``claim_due``'s write; rows an
+            # event holds right now are left to the next tick.
+            query = query.with_for_update(skip_locked=True)
         async with self.db.session() as s:
-            rows = (await s.scalars(
-                select(MemberRow).where(
-                    MemberRow.state.in_(_WAITING), MemberRow.next_action_at <= now,
-                    MemberRow.compound_id.in_(compound_ids),
-                ).order_by(MemberRow.next_action_at).limit(limit)
-            )).all()
+            rows = (await s.scalars(query)).all()
         return [_member(r) for r in rows]
 
     async def claim_due(
@@ -698,13 +703,21 @@ class VerificationRepository:
         this caller owns the effects of."""
         now = self.clock.now()
         claimed: list[Member] = []
+        if not updates:
+            return claimed
+        keys = [(m.compound_id, m.user_id) for m, _ in updates]
         async with self.db.transaction() as s:
+            rows = {
+                (r.compound_id, r.user_id): r
+                for start in range(0, len(keys), 500)
+                for r in (await s.scalars(select(MemberRow).where(
+                    tuple_(MemberRow.compound_id, MemberRow.user_id).in_(
+                        keys[start:start + 500]),
+                    MemberRow.state.in_(_WAITING), MemberRow.next_action_at <= expected,
+                ))).all()
+            }  # one query per 500 members, not one per member
             for member, next_at in updates:
-                row = await s.scalar(select(MemberRow).where(
-                    MemberRow.compound_id == member.compound_id,
-                    MemberRow.user_id == member.user_id, MemberRow.state.in_(_WAITING),
-                    MemberRow.next_action_at <= expected,
-                ))
+                row = rows.get((member.compound_id, member.user_id))
                 if row is None:
                     continue
                 self._fill(row, member, next_at, now)

@@ -380,3 +380,19 @@ async def test_enrolment_figures(db: Database, clock: FakeClock) -> None:
     assert [(u.building, u.unit, u.flats) for u in report.unenrolled] == [
         ("3", "2", ("302",)), ("5", "1", ("101", "102"))]
     assert [p.user_id for p in report.pending] == [CAROL]
+
+
+async def test_due_work_in_a_unit_of_work_claims_once(db: Database, clock: FakeClock) -> None:
+    """The bot runs the periodic work in a unit of work: the due rows are read locked
+    (PostgreSQL) and claimed in one query; a second pass finds nothing."""
+    w = await make_world(db, clock)
+    await with_registry(w)
+    await w.service.on_join(w.compound, ALICE)
+    await w.service.on_join(w.compound, UserID("@bob:hs"))
+    clock.advance(timedelta(hours=49))  # 23 h left: the 24 h reminder is due
+    async with db.unit_of_work():
+        effects = await w.service.due_work([w.compound])
+    assert sorted(e.user_id for e in effects) == sorted([ALICE, UserID("@bob:hs")])
+    assert {e.key for e in effects} == {"verification.dm.reminder"}
+    async with db.unit_of_work():
+        assert await w.service.due_work([w.compound]) == []
