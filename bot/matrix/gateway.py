@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import ClientError
 from nio import (
+    Api,
     AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
@@ -309,15 +310,32 @@ class MatrixGateway:
     async def room_info(self, room_id: str) -> RoomInfo:
         info = self._room_info.get(room_id)
         if info is None:
-            resp = await self.client.room_get_state(room_id)
-            _check("read room state", resp)
-            create: dict[str, Any] = next(
-                (e for e in resp.events if e.get("type") == "m.room.create"), {}
-            )
+            create = await self._create_event(room_id)
             version = str(create.get("content", {}).get("room_version", "1"))
             info = RoomInfo(RoomID(room_id), version, creators_of(create))
             self._room_info[room_id] = info
         return info
+
+    async def _create_event(self, room_id: str) -> dict[str, Any]:
+        """The room's ``m.room.create`` event, sender included (the creator has unlimited
+        power in version 12 rooms): one state event with ``format=event``, not the room's
+        whole state; servers that ignore ``format`` get the whole state read instead."""
+        path = Api._build_path(
+            ["rooms", room_id, "state", "m.room.create", ""],
+            {"access_token": self.client.access_token, "format": "event"},
+        )
+        resp = _check("read m.room.create", await self.client._send(
+            RoomGetStateEventResponse, "GET", path,
+            response_data=("m.room.create", "", room_id),
+        ))
+        event = dict(resp.content)
+        if "sender" in event and isinstance(event.get("content"), dict):
+            return event
+        full = _check("read room state", await self.client.room_get_state(room_id))
+        found: dict[str, Any] = next(
+            (e for e in full.events if e.get("type") == "m.room.create"), {}
+        )
+        return found
 
     async def power_level_of(self, room_id: str, user_id: str) -> float:
         """A user's power level; room creators in version 12+ rooms have unlimited power."""

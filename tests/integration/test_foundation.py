@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nio import RoomGetStateEventResponse
@@ -49,6 +50,18 @@ async def test_created_compound_room_roles_and_commands(
         # Room version 12: the bot is creator with unlimited power and not listed in users.
         info = await app.gateway.room_info(room)
         assert app.gateway.user_id in info.creators
+        # Read from the one create event (format=event), not from the room's whole state.
+        app.gateway._room_info.pop(room)
+        whole_state = app.gateway.client.room_get_state
+
+        async def no_whole_state(*_: Any, **__: Any) -> Any:
+            raise AssertionError("read the whole room state")
+
+        app.gateway.client.room_get_state = no_whole_state  # type: ignore[method-assign]
+        try:
+            assert (await app.gateway.room_info(room)).creators == info.creators
+        finally:
+            app.gateway.client.room_get_state = whole_state  # type: ignore[method-assign]
         pl = await app.gateway.state_event(room, "m.room.power_levels")
         assert pl["events_default"] == 1
         assert pl["users"].get(officer.user_id) == 50
