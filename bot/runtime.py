@@ -559,11 +559,14 @@ class Bot:
         batch is tried again; an event that fails ``MAX_EVENT_ATTEMPTS`` times is left."""
         event_id = str(nio_event.event_id)
         try:
+            event = translate(room_id, nio_event)
+            if event is None or self._from_bot(event):
+                # Nothing to decide (an ignored type, the bot's own message coming back):
+                # no unit of work and no mark; a replay reaches the same answer.
+                return
             async with self.db.unit_of_work():
                 with effect_cause(event_id):
-                    event = translate(room_id, nio_event)
-                    if event is not None:
-                        await self.dispatch(event)
+                    await self.dispatch(event)
                 await self.state.mark_done(event_id)
         except Exception as exc:
             attempts = self._attempts.get(event_id, 0) + 1

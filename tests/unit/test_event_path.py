@@ -243,3 +243,15 @@ def test_a_batch_is_handled_in_the_order_things_happened_across_rooms() -> None:
     ]
     order = [e.event_id for _, e in causal_order(rooms)]
     assert order == ["$join", "$code", "$question", "$late-but-after", "$thanks"]
+
+
+async def test_the_bots_own_messages_cost_no_unit_of_work(
+    db: Database, clock: FakeClock, tmp_path: Path,
+) -> None:
+    """A fan-out to 2,000 rooms comes back as 2,000 events of the bot's own: nothing to
+    decide, so no transaction and no done-mark for them."""
+    bot, gateway, _ = await make_bot(db, clock, tmp_path)
+    own = RoomMessageText.from_dict({**message("$own").source, "sender": BOT})
+    await bot.handle(ROOM, own)
+    assert gateway.sent == []
+    assert await BotStateRepository(db, clock).done_events(["$own"]) == set()
