@@ -27,6 +27,7 @@ from bot.app import App, build_app
 from bot.config import Config
 from bot.devserver import Account, LocalSynapse
 from common.clock import Clock
+from storage.repos.botstate import BotStateRepository
 
 _names = itertools.count(1)
 
@@ -240,6 +241,18 @@ def bot_config(
     for section, values in (extra or {}).items():
         data.setdefault(section, {}).update(values)
     return Config.model_validate(data)
+
+
+async def handled(app: App, event_id: str, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+    """Wait until the bot has committed what it decided for ``event_id``. Its effects (a
+    reply, a DM) go out just before its unit of work commits: a test that reads the bot's
+    database after seeing a reply waits for this first."""
+    repo = BotStateRepository(app.db, app.clock)
+
+    async def done() -> bool:
+        return event_id in await repo.done_events([event_id])
+
+    await until(done, timeout, f"event {event_id} handled")
 
 
 async def start_bot(config: Config, clock: Clock | None = None) -> App:

@@ -38,7 +38,7 @@ from community.model import AdmissionMode, Compound
 from storage.db import Database
 from storage.repos.broadcasts import BroadcastRepository
 from storage.repos.community import CommunityRepository
-from tests.integration.harness import Person, Seen, bot_config, cli, start_bot, until
+from tests.integration.harness import Person, Seen, bot_config, cli, handled, start_bot, until
 
 pytestmark = pytest.mark.integration
 
@@ -127,6 +127,7 @@ class Setup:
         room = room or self.officers_room
         ask = await who.send(room, body)
         reply = await who.wait_for_reply(room, ask, self.bot, timeout=WAIT)
+        await handled(self.app, ask)  # what the command decided is committed too
         return reply.body
 
     async def posts(self, slug: str) -> list[Any]:

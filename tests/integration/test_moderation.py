@@ -17,7 +17,7 @@ from bot.devserver import Account, LocalSynapse
 from common.clock import FakeClock
 from storage.repos.audit import AuditRepository
 from storage.repos.community import CommunityRepository
-from tests.integration.harness import Person, Seen, bot_config, cli, start_bot, until
+from tests.integration.harness import Person, Seen, bot_config, cli, handled, start_bot, until
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +45,7 @@ class Setup:
         who = who or self.officer
         ask = await who.send(self.room, body, reply_to=reply_to)
         reply = await who.wait_for_reply(self.room, ask, self.bot, timeout=WAIT)
+        await handled(self.app, ask)  # what the command decided is committed too
         return reply.body
 
     async def level(self, user_id: str) -> int | None:
