@@ -60,7 +60,7 @@ def import_time() -> float:
     summed over the top-level imports that ``-X importtime`` reports."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c",
-         "import bot.cli; bot.cli.build_parser()"],
+         "import linli.bot.cli as c; c.build_parser()"],
         capture_output=True, text=True, check=True, cwd=HERE.parent,
     )
     total = 0
@@ -72,7 +72,7 @@ def import_time() -> float:
 
 
 def main() -> None:
-    from bot.devserver import LocalSynapse
+    from linli.bot.devserver import LocalSynapse
 
     count = int(os.environ.get("BENCH_CLI_COMPOUNDS", "100"))
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-cli-"))

@@ -7,10 +7,10 @@ import random
 import statistics
 import time
 
-from common.ids import CompoundId, RoomID, StationId, UserID
-from community.model import Compound, Directory, Role, StaffGrant, Station
-from questions.detect import detect, topic_of
-from questions.settings import QuestionSettings
+from linli.common.ids import CompoundId, RoomID, StationId, UserID
+from linli.community.model import Compound, Directory, Role, StaffGrant, Station
+from linli.questions.detect import detect, topic_of
+from linli.questions.settings import QuestionSettings
 
 ROOMS = 2000
 STATIONS = 40

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
-from questions.classifier import builtin, corpus_text
-from questions.detect import detect
-from questions.settings import QuestionSettings
-from questions.training import Example, read_corpus
+from linli.questions.classifier import builtin, corpus_text
+from linli.questions.detect import detect
+from linli.questions.settings import QuestionSettings
+from linli.questions.training import Example, read_corpus
 
 
 def share(a: int, b: int) -> str:

@@ -9,10 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common.clock import SystemClock
-from storage.db import Database
-from storage.repos.botstate import BotStateRepository
-from storage.repos.community import CommunityRepository
+from linli.common.clock import SystemClock
+from linli.storage.db import Database
+from linli.storage.repos.botstate import BotStateRepository
+from linli.storage.repos.community import CommunityRepository
 
 
 async def main() -> None:

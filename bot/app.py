@@ -9,48 +9,56 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cli_verification import policy_from_config
-from bot.commands.router import Router
-from bot.config import Config
-from bot.features.broadcasts import (
+from linli.bot.cli_verification import policy_from_config
+from linli.bot.commands.router import Router
+from linli.bot.config import Config
+from linli.bot.features.broadcasts import (
     BroadcastsFeature,
     MatrixTransport,
     process_owner,
     settings_from_config,
 )
-from bot.features.core import CoreFeature
-from bot.features.enrolment import EnrolmentFeature, EnrolmentTracker, protector_from_security
-from bot.features.moderation import ModerationFeature
-from bot.features.questions import QuestionsFeature
-from bot.features.verification import VerificationFeature
-from bot.matrix.gateway import MatrixGateway
-from bot.messages import all_catalogs
-from bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from bot.scheduling import ApschedulerFireTimes
-from bot.web.app import WebServer, build_web_app
-from bot.web.dashboard import Dashboard
-from bot.web.metrics import MetricSource, Sample
-from broadcasts.delivery import DeliveryService
-from broadcasts.service import BulletinCommands
-from common.clock import Clock, SystemClock
-from common.i18n import Translator
-from common.ids import UserID
-from moderation.flood import FloodControl
-from moderation.model import ModerationSettings
-from moderation.service import ModerationService
-from moderation.snapshots import SnapshotService
-from moderation.tokens import TokenService
-from questions.classifier import builtin as question_model
-from questions.service import QuestionService
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.botstate import DirectRoomRepository
-from storage.repos.broadcasts import BroadcastRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import ModerationRepository, SnapshotRepository, WebTokenRepository
-from storage.repos.questions import QuestionRepository
-from storage.repos.verification import VerificationRepository
-from verification.service import VerificationService
+from linli.bot.features.core import CoreFeature
+from linli.bot.features.enrolment import (
+    EnrolmentFeature,
+    EnrolmentTracker,
+    protector_from_security,
+)
+from linli.bot.features.moderation import ModerationFeature
+from linli.bot.features.questions import QuestionsFeature
+from linli.bot.features.verification import VerificationFeature
+from linli.bot.matrix.gateway import MatrixGateway
+from linli.bot.messages import all_catalogs
+from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
+from linli.bot.scheduling import ApschedulerFireTimes
+from linli.bot.web.app import WebServer, build_web_app
+from linli.bot.web.dashboard import Dashboard
+from linli.bot.web.metrics import MetricSource, Sample
+from linli.broadcasts.delivery import DeliveryService
+from linli.broadcasts.service import BulletinCommands
+from linli.common.clock import Clock, SystemClock
+from linli.common.i18n import Translator
+from linli.common.ids import UserID
+from linli.moderation.flood import FloodControl
+from linli.moderation.model import ModerationSettings
+from linli.moderation.service import ModerationService
+from linli.moderation.snapshots import SnapshotService
+from linli.moderation.tokens import TokenService
+from linli.questions.classifier import builtin as question_model
+from linli.questions.service import QuestionService
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.botstate import DirectRoomRepository
+from linli.storage.repos.broadcasts import BroadcastRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.moderation import (
+    ModerationRepository,
+    SnapshotRepository,
+    WebTokenRepository,
+)
+from linli.storage.repos.questions import QuestionRepository
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cli import CliContext, CliError
-from bot.cli_core import bot_gateway, check_locale, check_timezone, station_staff
+from linli.bot.cli import CliContext, CliError
+from linli.bot.cli_core import bot_gateway, check_locale, check_timezone, station_staff
 
 ALIASES = {
     "slug": "slug", "简称": "slug", "代号": "slug", "编号": "slug",
@@ -102,8 +102,8 @@ def parse(text: str, default_tz: str, default_locale: str) -> tuple[list[Row], l
     if problems:
         return [], problems
 
-    from common.errors import DomainError
-    from common.ids import parse_slug
+    from linli.common.errors import DomainError
+    from linli.common.ids import parse_slug
 
     rows: list[Row] = []
     seen: dict[str, int] = {}
@@ -153,7 +153,7 @@ def parse(text: str, default_tz: str, default_locale: str) -> tuple[list[Row], l
 
 
 def problem_line(ctx: CliContext, problem: Problem) -> str:
-    from bot.cli_verification import report_line
+    from linli.bot.cli_verification import report_line
 
     return report_line(ctx, problem.line, problem.column, ctx.t(problem.key, **problem.params))
 
@@ -196,17 +196,17 @@ class Progress:
 def _minutes(ctx: CliContext, seconds: float) -> str:
     from datetime import timedelta
 
-    from common.i18n import humanize_duration
+    from linli.common.i18n import humanize_duration
 
     return humanize_duration(timedelta(seconds=round(seconds)), ctx.locale)
 
 
 async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.matrix.gateway import MatrixActionError
-    from bot.rooms import compound_room, default_version_gives_creator_power
-    from common.errors import DomainError
-    from community.model import AdmissionMode
-    from storage.repos.community import CommunityRepository
+    from linli.bot.matrix.gateway import MatrixActionError
+    from linli.bot.rooms import compound_room, default_version_gives_creator_power
+    from linli.common.errors import DomainError
+    from linli.community.model import AdmissionMode
+    from linli.storage.repos.community import CommunityRepository
 
     path = Path(args.file)
     try:

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot import __version__
+from linli import __version__
 
 if TYPE_CHECKING:
-    from bot.config import Config
-    from common.clock import Clock
-    from common.errors import DomainError
-    from common.i18n import Translator
-    from storage.db import Database
+    from linli.bot.config import Config
+    from linli.common.clock import Clock
+    from linli.common.errors import DomainError
+    from linli.common.i18n import Translator
+    from linli.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,12 @@ log = logging.getLogger(__name__)
 # ``func`` to ``async def handler(ctx: CliContext, args) -> int``. These modules import only
 # what building the parser needs; handlers import the rest when they run.
 COMMAND_MODULES = [
-    "bot.cli_core",
-    "bot.cli_verification",
-    "bot.cli_bulletins",
-    "bot.cli_tokens",
-    "bot.cli_questions",
-    "bot.cli_reports",
+    "linli.bot.cli_core",
+    "linli.bot.cli_verification",
+    "linli.bot.cli_bulletins",
+    "linli.bot.cli_tokens",
+    "linli.bot.cli_questions",
+    "linli.bot.cli_reports",
 ]
 DEFAULT_LOCALE = "zh-CN"
 CLI_LOG_HANDLER = "linli-cli"  # warnings only; `linli run` replaces it with the bot's logging
@@ -64,7 +64,7 @@ class CliError(Exception):
 
 
 def _system_clock() -> Clock:
-    from common.clock import SystemClock
+    from linli.common.clock import SystemClock
 
     return SystemClock()
 
@@ -84,7 +84,7 @@ class CliContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            from bot.config import load_config
+            from linli.bot.config import load_config
 
             self._config = load_config(self.config_path)
         return self._config
@@ -98,7 +98,7 @@ class CliContext:
 
     async def database(self) -> Database:
         if self._db is None:
-            from storage.db import Database
+            from linli.storage.db import Database
 
             db = Database(self.config.database.url, echo=self.config.database.echo)
             if not await schema_is_current(db):
@@ -109,8 +109,8 @@ class CliContext:
     @property
     def translator(self) -> Translator:
         if self._translator is None:
-            from bot.messages import all_catalogs
-            from common.i18n import Translator
+            from linli.bot.messages import all_catalogs
+            from linli.common.i18n import Translator
 
             self._translator = Translator(all_catalogs())
         return self._translator
@@ -156,7 +156,7 @@ async def schema_is_current(db: Database) -> bool:
     Alembic (about a third of a second) and its log lines. Any doubt answers False."""
     from sqlalchemy import text
 
-    from storage.db import MIGRATIONS
+    from linli.storage.db import MIGRATIONS
 
     heads = migration_heads(MIGRATIONS / "versions")
     if heads is None:
@@ -206,8 +206,8 @@ class LinliArgumentParser(argparse.ArgumentParser):
                 if m:
                     detail = template.format(*m.groups())
                     break
-        from bot.messages import all_catalogs
-        from common.i18n import Translator
+        from linli.bot.messages import all_catalogs
+        from linli.common.i18n import Translator
 
         line = Translator(all_catalogs()).render(
             locale, "cli.error.usage", detail=detail, help=f"{self.prog} --help")
@@ -254,8 +254,8 @@ def add_command(
 
 
 def render_error(exc: DomainError, locale: str = "en") -> str:
-    from bot.messages import all_catalogs
-    from common.i18n import Translator
+    from linli.bot.messages import all_catalogs
+    from linli.common.i18n import Translator
 
     translator = Translator(all_catalogs())
     if translator.has(exc.key):
@@ -266,13 +266,13 @@ def render_error(exc: DomainError, locale: str = "en") -> str:
 def guess_locale(ctx: CliContext) -> str:
     """The CLI's language when the config cannot be validated (a config error): --lang, else
     ``bot.default_locale`` as written in the environment or the file, else zh-CN."""
-    from common.i18n import parse_locale
+    from linli.common.i18n import parse_locale
 
     candidates: list[Any] = [ctx.lang, os.environ.get("LINLI_BOT__DEFAULT_LOCALE")]
     path = ctx.config_path or os.environ.get("LINLI_CONFIG")
     if path:
         try:
-            from bot.config import load_yaml
+            from linli.bot.config import load_yaml
 
             data = load_yaml(Path(path).expanduser().read_text(encoding="utf-8"))
             candidates.append(((data or {}).get("bot") or {}).get("default_locale"))
@@ -289,8 +289,8 @@ def guess_locale(ctx: CliContext) -> str:
 
 def error_line(ctx: CliContext, exc: BaseException, verbose: bool = False) -> str:
     """The one line an operator reads for a failed command, in the CLI's language."""
-    from bot.config import ConfigError
-    from common.errors import DomainError
+    from linli.bot.config import ConfigError
+    from linli.common.errors import DomainError
 
     def render(locale: str, message: str, /, **params: Any) -> str:
         if not ctx.translator.has(message):
@@ -314,7 +314,7 @@ def error_line(ctx: CliContext, exc: BaseException, verbose: bool = False) -> st
             return render(locale, "cli.error.db_unreachable",
                           detail=text.removeprefix("cannot reach the database: "))
         return render(locale, "cli.error.db", detail=text)
-    from bot.errors import new_ref
+    from linli.bot.errors import new_ref
 
     ref = new_ref()
     log.log(logging.ERROR if verbose else logging.DEBUG, "unexpected error (ref: %s)", ref,
@@ -357,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         root.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     lang: str | None = None
     if args.cli_lang:
-        from common.i18n import parse_locale
+        from linli.common.i18n import parse_locale
 
         try:
             lang = parse_locale(args.cli_lang).value

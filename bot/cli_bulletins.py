@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import CliContext, add_command
+from linli.bot.cli import CliContext, add_command
 
 if TYPE_CHECKING:
-    from broadcasts.model import CommandResult
-    from broadcasts.service import BulletinCommands
+    from linli.broadcasts.model import CommandResult
+    from linli.broadcasts.service import BulletinCommands
 
 SPEC_HELP = (
     'TARGET SCHEDULE [until DATE] [tz ZONE] [series] | TITLE | BODY, e.g. '
@@ -62,10 +62,10 @@ def register(sub: Any) -> None:
 
 
 async def _service(ctx: CliContext) -> BulletinCommands:
-    from bot.scheduling import ApschedulerFireTimes
-    from broadcasts.service import BulletinCommands
-    from storage.repos.broadcasts import BroadcastRepository
-    from storage.repos.community import CommunityRepository
+    from linli.bot.scheduling import ApschedulerFireTimes
+    from linli.broadcasts.service import BulletinCommands
+    from linli.storage.repos.broadcasts import BroadcastRepository
+    from linli.storage.repos.community import CommunityRepository
 
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
@@ -80,7 +80,7 @@ async def _service(ctx: CliContext) -> BulletinCommands:
 
 
 def _print(ctx: CliContext, result: CommandResult, html: bool = False) -> int:
-    from broadcasts.render import render_lines
+    from linli.broadcasts.render import render_lines
 
     if result.lines:
         ctx.out(render_lines(ctx.translator, ctx.locale, result.lines))
@@ -128,19 +128,19 @@ async def cmd_translate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.cli_core import bot_gateway
-    from bot.features.broadcasts import (
+    from linli.bot.cli_core import bot_gateway
+    from linli.bot.features.broadcasts import (
         MatrixTransport,
         post_reports,
         process_owner,
         settings_from_config,
     )
-    from bot.scheduling import ApschedulerFireTimes
-    from broadcasts.delivery import DeliveryService
-    from broadcasts.render import render_reply
-    from broadcasts.service import BulletinCommands
-    from storage.repos.broadcasts import BroadcastRepository
-    from storage.repos.community import CommunityRepository
+    from linli.bot.scheduling import ApschedulerFireTimes
+    from linli.broadcasts.delivery import DeliveryService
+    from linli.broadcasts.render import render_reply
+    from linli.broadcasts.service import BulletinCommands
+    from linli.storage.repos.broadcasts import BroadcastRepository
+    from linli.storage.repos.community import CommunityRepository
 
     db = await ctx.database()
     directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import CliContext, CliError, add_command
+from linli.bot.cli import CliContext, CliError, add_command
 
 if TYPE_CHECKING:
-    from bot.matrix.gateway import MatrixGateway
-    from community.model import Directory
+    from linli.bot.matrix.gateway import MatrixGateway
+    from linli.community.model import Directory
 
 ADMISSION_MODES = ("mute", "knock")
 STAFF_ROLES = ("officer", "property", "community", "judicial", "admin")
@@ -24,9 +24,9 @@ STAFF_ROLES = ("officer", "property", "community", "judicial", "admin")
 @asynccontextmanager
 async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
     """The bot's Matrix client for one CLI command, reusing the running bot's device."""
-    from bot.matrix.gateway import MatrixActionError, MatrixGateway
-    from bot.runtime import ACCESS_TOKEN, DEVICE_ID
-    from storage.repos.botstate import BotStateRepository
+    from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
+    from linli.bot.runtime import ACCESS_TOKEN, DEVICE_ID
+    from linli.storage.repos.botstate import BotStateRepository
 
     db = await ctx.database()
     state = BotStateRepository(db, ctx.clock)
@@ -137,8 +137,8 @@ def _staff_args(p: argparse.ArgumentParser) -> None:
 
 def service_logging(level: str) -> None:
     """Log lines with their time for the long-running bot (the CLI shows warnings only)."""
-    from bot.cli import CLI_LOG_HANDLER
-    from bot.logs import configure_logging
+    from linli.bot.cli import CLI_LOG_HANDLER
+    from linli.bot.logs import configure_logging
 
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -148,7 +148,7 @@ def service_logging(level: str) -> None:
 
 
 async def cmd_run(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.app import run
+    from linli.bot.app import run
 
     service_logging(ctx.config.logging.level)
     return await run(ctx.config)
@@ -161,7 +161,7 @@ async def cmd_db_upgrade(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def check_timezone(value: str) -> str:
-    from bot.config import check_timezone as check
+    from linli.bot.config import check_timezone as check
 
     try:
         return check(value)
@@ -170,7 +170,7 @@ def check_timezone(value: str) -> str:
 
 
 def check_locale(value: str) -> str:
-    from common.i18n import parse_locale
+    from linli.common.i18n import parse_locale
 
     try:
         return parse_locale(value).value
@@ -179,9 +179,9 @@ def check_locale(value: str) -> str:
 
 
 async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.rooms import create_officers_room
-    from common.ids import parse_room_id, parse_slug
-    from storage.repos.community import CommunityRepository
+    from linli.bot.rooms import create_officers_room
+    from linli.common.ids import parse_room_id, parse_slug
+    from linli.storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
     locale = check_locale(args.locale)
@@ -202,7 +202,7 @@ async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_station_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.community import CommunityRepository
+    from linli.storage.repos.community import CommunityRepository
 
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     for s in await repo.list_stations():
@@ -218,18 +218,18 @@ def _compound_defaults(ctx: CliContext, args: argparse.Namespace) -> tuple[str, 
 
 
 def station_staff(directory: Directory, station_id: int) -> list[str]:
-    from community.model import Role
+    from linli.community.model import Role
 
     return sorted({g.user_id for g in directory.grants
                    if g.station_id == station_id and g.role in (Role.OFFICER, Role.ADMIN)})
 
 
 async def cmd_compound_create(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.rooms import compound_room
-    from common.errors import Conflict
-    from common.ids import parse_slug
-    from community.model import AdmissionMode
-    from storage.repos.community import CommunityRepository
+    from linli.bot.rooms import compound_room
+    from linli.common.errors import Conflict
+    from linli.common.ids import parse_slug
+    from linli.community.model import AdmissionMode
+    from linli.storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
     tz, locale = _compound_defaults(ctx, args)
@@ -254,21 +254,21 @@ async def cmd_compound_create(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_import(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.bulk_compounds import import_compounds
+    from linli.bot.bulk_compounds import import_compounds
 
     return await import_compounds(ctx, args)
 
 
 async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.cli_verification import policy_from_config, protector_from_config
-    from bot.rooms import adopt_room
-    from common.errors import Conflict
-    from common.ids import UserID, parse_slug
-    from community.model import AdmissionMode
-    from storage.repos.audit import AuditRepository
-    from storage.repos.community import CommunityRepository
-    from storage.repos.verification import VerificationRepository
-    from verification.service import VerificationService
+    from linli.bot.cli_verification import policy_from_config, protector_from_config
+    from linli.bot.rooms import adopt_room
+    from linli.common.errors import Conflict
+    from linli.common.ids import UserID, parse_slug
+    from linli.community.model import AdmissionMode
+    from linli.storage.repos.audit import AuditRepository
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.verification import VerificationRepository
+    from linli.verification.service import VerificationService
 
     slug = parse_slug(args.slug)
     tz, locale = _compound_defaults(ctx, args)
@@ -310,7 +310,7 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.community import CommunityRepository
+    from linli.storage.repos.community import CommunityRepository
 
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     directory = await repo.load_directory()
@@ -323,7 +323,7 @@ async def cmd_compound_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_set(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.community import CommunityRepository
+    from linli.storage.repos.community import CommunityRepository
 
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     compound = await repo.compound(args.slug)
@@ -336,7 +336,7 @@ async def cmd_compound_set(ctx: CliContext, args: argparse.Namespace) -> int:
         changes["locale"] = check_locale(args.locale)
     unsets = getattr(args, "unset", None) or []
     if args.setting or unsets:
-        from bot.compound_settings import SettingError, checked, merged
+        from linli.bot.compound_settings import SettingError, checked, merged
 
         try:
             settings = checked(ctx.config, merged(compound.settings, args.setting, unsets))
@@ -370,10 +370,10 @@ def setting_error(ctx: CliContext, exc: Any) -> CliError:
 
 
 async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.matrix.gateway import STAFF_POWER, MatrixActionError
-    from common.ids import UserID, parse_user_id
-    from community.model import Role, StaffGrant
-    from storage.repos.community import CommunityRepository
+    from linli.bot.matrix.gateway import STAFF_POWER, MatrixActionError
+    from linli.common.ids import UserID, parse_user_id
+    from linli.community.model import Role, StaffGrant
+    from linli.storage.repos.community import CommunityRepository
 
     user = parse_user_id(args.user_id)
     repo = CommunityRepository(await ctx.database(), ctx.clock)
@@ -419,9 +419,9 @@ async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
-    from common.ids import parse_user_id
-    from community.model import Role
-    from storage.repos.community import CommunityRepository
+    from linli.common.ids import parse_user_id
+    from linli.community.model import Role
+    from linli.storage.repos.community import CommunityRepository
 
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     station_id = (await repo.station(args.station)).id if args.station else None
@@ -436,7 +436,7 @@ async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_staff_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.community import CommunityRepository
+    from linli.storage.repos.community import CommunityRepository
 
     repo = CommunityRepository(await ctx.database(), ctx.clock)
     directory = await repo.load_directory()
@@ -452,7 +452,7 @@ async def cmd_staff_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from linli.bot.demo import run_demo
 
     service_logging("INFO")
     return await run_demo(args)

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bot.cli import CliContext, CliError, add_command
+from linli.bot.cli import CliContext, CliError, add_command
 
 
 def register(sub: Any) -> None:
@@ -48,12 +48,12 @@ def register(sub: Any) -> None:
 
 async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI starts without the database layer (issue 13).
-    from common.errors import DomainError, NotFound
-    from common.i18n import parse_locale
-    from questions.service import QuestionService
-    from questions.stats import resolve_week
-    from storage.repos.community import CommunityRepository
-    from storage.repos.questions import QuestionRepository
+    from linli.common.errors import DomainError, NotFound
+    from linli.common.i18n import parse_locale
+    from linli.questions.service import QuestionService
+    from linli.questions.stats import resolve_week
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.questions import QuestionRepository
 
     config = ctx.config
     try:
@@ -97,7 +97,7 @@ async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _default_model_path() -> Path:
-    import questions
+    from linli import questions
 
     return Path(questions.__file__).resolve().parent / "data" / "model.json"
 
@@ -109,8 +109,8 @@ async def train_command(ctx: CliContext, args: argparse.Namespace) -> int:
 
 def _train_to_file(corpus: str | None, out_path: str | None) -> str:
     """Train on the corpus's train split and write the model file (blocking: a few seconds)."""
-    from questions.classifier import corpus_text
-    from questions.training import read_corpus, train
+    from linli.questions.classifier import corpus_text
+    from linli.questions.training import read_corpus, train
 
     text = Path(corpus).read_text("utf-8") if corpus else corpus_text()
     examples = [e for e in read_corpus(text) if e.split == "train"]
@@ -126,10 +126,10 @@ def _train_to_file(corpus: str | None, out_path: str | None) -> str:
 
 
 async def retrain_command(ctx: CliContext, args: argparse.Namespace) -> int:
-    from questions.classifier import corpus_text
-    from questions.model import FeedbackKind
-    from questions.training import FEEDBACK_WEIGHT, Example, read_corpus, train
-    from storage.repos.questions import QuestionRepository
+    from linli.questions.classifier import corpus_text
+    from linli.questions.model import FeedbackKind
+    from linli.questions.training import FEEDBACK_WEIGHT, Example, read_corpus, train
+    from linli.storage.repos.questions import QuestionRepository
 
     db = await ctx.database()
     repo = QuestionRepository(db, ctx.clock)
@@ -156,9 +156,9 @@ async def retrain_command(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def try_command(ctx: CliContext, args: argparse.Namespace) -> int:
-    from questions.classifier import builtin
-    from questions.detect import detect, topic_of
-    from questions.settings import QuestionSettings
+    from linli.questions.classifier import builtin
+    from linli.questions.detect import detect, topic_of
+    from linli.questions.settings import QuestionSettings
 
     text = " ".join(args.text)
     settings = QuestionSettings()

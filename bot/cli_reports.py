@@ -13,9 +13,9 @@ import getpass
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import CliContext, CliError, add_command
-from bot.reporting import FIGURE_COLUMNS as FIGURES
-from bot.reporting import (
+from linli.bot.cli import CliContext, CliError, add_command
+from linli.bot.reporting import FIGURE_COLUMNS as FIGURES
+from linli.bot.reporting import (
     Formatter,
     Table,
     buildings_table,
@@ -32,8 +32,8 @@ from bot.reporting import (
 )
 
 if TYPE_CHECKING:
-    from community.model import Compound
-    from verification.model import EnrolmentReport
+    from linli.community.model import Compound
+    from linli.verification.model import EnrolmentReport
 
 TABLES = ("all", "compounds", "buildings", "unenrolled", "pending")
 FLATS_WIDTH = 60  # wrap the flats of a unit at this many terminal columns
@@ -68,15 +68,15 @@ def _actor() -> str:
 
 
 async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
-    from bot.cli_verification import policy_from_config
-    from bot.config import ConfigError
-    from bot.features.enrolment import protector_from_security
-    from common.i18n import parse_locale
-    from common.ids import parse_slug
-    from storage.repos.audit import AuditEntry, AuditRepository
-    from storage.repos.community import CommunityRepository
-    from storage.repos.verification import VerificationRepository
-    from verification.service import VerificationService
+    from linli.bot.cli_verification import policy_from_config
+    from linli.bot.config import ConfigError
+    from linli.bot.features.enrolment import protector_from_security
+    from linli.common.i18n import parse_locale
+    from linli.common.ids import parse_slug
+    from linli.storage.repos.audit import AuditEntry, AuditRepository
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.verification import VerificationRepository
+    from linli.verification.service import VerificationService
 
     try:
         locale = parse_locale(args.lang).value if args.lang else ctx.locale

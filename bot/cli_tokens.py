@@ -9,11 +9,11 @@ import argparse
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import CliContext, add_command
+from linli.bot.cli import CliContext, add_command
 
 if TYPE_CHECKING:
-    from common.ids import StationId
-    from moderation.tokens import WebToken
+    from linli.common.ids import StationId
+    from linli.moderation.tokens import WebToken
 
 CLI_ACTOR = "cli"
 TOKEN_KINDS = ("admin", "officer")  # moderation.tokens.PrincipalKind
@@ -41,11 +41,11 @@ def register(sub: Any) -> None:
 
 
 async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    from common.ids import parse_slug
-    from moderation.tokens import TokenService
-    from storage.repos.audit import AuditEntry, AuditRepository
-    from storage.repos.community import CommunityRepository
-    from storage.repos.moderation import WebTokenRepository
+    from linli.common.ids import parse_slug
+    from linli.moderation.tokens import TokenService
+    from linli.storage.repos.audit import AuditEntry, AuditRepository
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.moderation import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale
@@ -81,9 +81,9 @@ async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    from moderation.tokens import TokenService
-    from storage.repos.audit import AuditEntry, AuditRepository
-    from storage.repos.moderation import WebTokenRepository
+    from linli.moderation.tokens import TokenService
+    from linli.storage.repos.audit import AuditEntry, AuditRepository
+    from linli.storage.repos.moderation import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale
@@ -102,10 +102,10 @@ async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
-    from common.i18n import format_local_time
-    from moderation.tokens import TokenService
-    from storage.repos.community import CommunityRepository
-    from storage.repos.moderation import WebTokenRepository
+    from linli.common.i18n import format_local_time
+    from linli.moderation.tokens import TokenService
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.moderation import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale

@@ -20,25 +20,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli import CliContext, CliError, add_command
+from linli.bot.cli import CliContext, CliError, add_command
 
 if TYPE_CHECKING:
-    from bot.config import VerificationConfig
-    from common.crypto import DataProtector
-    from community.model import Compound
-    from storage.repos.audit import AuditRepository
-    from storage.repos.verification import VerificationRepository
-    from verification.cards import CardOfficer
-    from verification.importer import Problem
-    from verification.policy import VerificationPolicy
-    from verification.registry import RegistryService
+    from linli.bot.config import VerificationConfig
+    from linli.common.crypto import DataProtector
+    from linli.community.model import Compound
+    from linli.storage.repos.audit import AuditRepository
+    from linli.storage.repos.verification import VerificationRepository
+    from linli.verification.cards import CardOfficer
+    from linli.verification.importer import Problem
+    from linli.verification.policy import VerificationPolicy
+    from linli.verification.registry import RegistryService
 
 LARGE_FILE_ROWS = 2000
 
 
 def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
     """The policy defaults from the config section (the edge uses this too)."""
-    from verification.policy import VerificationPolicy
+    from linli.verification.policy import VerificationPolicy
 
     values: dict[str, Any] = section.model_dump()
     values["reminders"] = tuple(values["reminders"])
@@ -46,7 +46,7 @@ def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
 
 
 def protector_from_config(ctx: CliContext) -> DataProtector:
-    from common.crypto import DataKeyError, DataProtector
+    from linli.common.crypto import DataKeyError, DataProtector
 
     sec = ctx.config.security
     try:
@@ -68,10 +68,10 @@ def _actor() -> str:
 async def _setup(
     ctx: CliContext, slug: str
 ) -> tuple[Compound, VerificationRepository, RegistryService, AuditRepository]:
-    from storage.repos.audit import AuditRepository
-    from storage.repos.community import CommunityRepository
-    from storage.repos.verification import VerificationRepository
-    from verification.registry import RegistryService
+    from linli.storage.repos.audit import AuditRepository
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.verification import VerificationRepository
+    from linli.verification.registry import RegistryService
 
     db = await ctx.database()
     compound = await CommunityRepository(db, ctx.clock).compound(slug)
@@ -96,7 +96,7 @@ async def _write_private(path: Path, text: str, encoding: str) -> None:
 
 
 async def _audit(audit: AuditRepository, compound: Compound, action: str, **details: Any) -> None:
-    from storage.repos.audit import AuditEntry
+    from linli.storage.repos.audit import AuditEntry
 
     await audit.record(AuditEntry(actor=_actor(), action=action, station_id=compound.station_id,
                                   compound_id=compound.id, details=details))
@@ -104,14 +104,14 @@ async def _audit(audit: AuditRepository, compound: Compound, action: str, **deta
 
 # keys ------------------------------------------------------------------------------------------
 async def keys_generate(ctx: CliContext, args: argparse.Namespace) -> int:
-    from common.crypto import generate_key
+    from linli.common.crypto import generate_key
 
     ctx.out(generate_key())
     return 0
 
 
 async def keys_rotate(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.verification import VerificationRepository
+    from linli.storage.repos.verification import VerificationRepository
 
     protector = protector_from_config(ctx)
     repo = VerificationRepository(await ctx.database(), ctx.clock, protector)
@@ -192,7 +192,7 @@ async def households_export(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def households_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from verification.model import PersonStatus
+    from linli.verification.model import PersonStatus
 
     compound, _, registry, _ = await _setup(ctx, args.compound)
     rows = await registry.listing(compound)
@@ -207,7 +207,7 @@ async def households_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def households_status(ctx: CliContext, args: argparse.Namespace) -> int:
-    from verification.model import PersonStatus
+    from linli.verification.model import PersonStatus
 
     compound, _, registry, _ = await _setup(ctx, args.compound)
     if args.action == "restore":
@@ -223,7 +223,7 @@ async def households_status(ctx: CliContext, args: argparse.Namespace) -> int:
 
 # codes and cards -----------------------------------------------------------------------------
 async def codes_issue(ctx: CliContext, args: argparse.Namespace) -> int:
-    from verification.codes import format_code
+    from linli.verification.codes import format_code
 
     compound, _, registry, audit = await _setup(ctx, args.compound)
     issues = await registry.issue_codes(compound, _actor(), args.household, args.missing)
@@ -244,9 +244,9 @@ async def codes_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
                         ) -> CardOfficer | None:
-    from community.model import Role
-    from storage.repos.community import CommunityRepository
-    from verification.cards import CardOfficer
+    from linli.community.model import Role
+    from linli.storage.repos.community import CommunityRepository
+    from linli.verification.cards import CardOfficer
 
     grants = await CommunityRepository(await ctx.database(), ctx.clock).list_grants()
     officers = [
@@ -265,7 +265,7 @@ async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
 
 
 async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
-    from verification.cards import render_cards, room_link
+    from linli.verification.cards import render_cards, room_link
 
     compound, _, registry, audit = await _setup(ctx, args.compound)
     if room_link(compound) is None:
@@ -283,8 +283,8 @@ async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
-    from storage.repos.audit import AuditRepository
-    from verification.service import VerificationService
+    from linli.storage.repos.audit import AuditRepository
+    from linli.verification.service import VerificationService
 
     compound, repo, _, _ = await _setup(ctx, args.compound)
     service = VerificationService(repo, AuditRepository(await ctx.database(), ctx.clock),

@@ -23,11 +23,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from bot.config import Config, QuestionsConfig, VerificationConfig, load_yaml
-from common.durations import format_duration
-from common.errors import DomainError
-from questions import settings as qs
-from verification.policy import VerificationPolicy
+from linli.bot.config import Config, QuestionsConfig, VerificationConfig, load_yaml
+from linli.common.durations import format_duration
+from linli.common.errors import DomainError
+from linli.questions import settings as qs
+from linli.verification.policy import VerificationPolicy
 
 # What a compound may override of the questions section (questions.settings.with_overrides
 # reads exactly these); the keyword lists and topics are the deployment's.
@@ -265,7 +265,7 @@ def _stored(value: Any) -> Any:
 def _as_delta(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    from common.durations import parse_duration
+    from linli.common.durations import parse_duration
 
     return parse_duration(str(value))
 

@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from common.durations import parse_duration
-from common.errors import DomainError
-from common.i18n import parse_locale
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError
+from linli.common.i18n import parse_locale
 
 ENV_PREFIX = "LINLI_"
 PLACEHOLDER_MARKERS = ("CHANGE_ME", "CHANGEME", "example.org", "example.com")
@@ -312,8 +312,8 @@ class QuestionsConfig(_Section):
 
     def to_settings(self) -> Any:
         """The domain settings (questions.settings.QuestionSettings); ValueError if invalid."""
-        from community.model import Role
-        from questions import settings as qs
+        from linli.community.model import Role
+        from linli.questions import settings as qs
 
         lists: dict[str, Any] = {}
         for name in ("interrogatives", "question_openers", "non_questions", "chatter_prefixes",

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from bot.config import Config, load_config
-from bot.devserver import Account, HomeserverError, LocalSynapse, port_is_free
+from linli.bot.config import Config, load_config
+from linli.bot.devserver import Account, HomeserverError, LocalSynapse, port_is_free
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ async def _provision(
     config: Config, accounts: dict[str, Account], data: Path | None = None
 ) -> list[str]:
     """Station, officer, compound (and what later features add); skipped if already there."""
-    from bot.cli import CliContext, build_parser
+    from linli.bot.cli import CliContext, build_parser
 
     notes: list[str] = []
     parser = build_parser()
@@ -103,9 +103,9 @@ async def _provision(
         finally:
             await ctx.close()
 
-    from common.clock import SystemClock
-    from storage.db import Database
-    from storage.repos.community import CommunityRepository
+    from linli.common.clock import SystemClock
+    from linli.storage.db import Database
+    from linli.storage.repos.community import CommunityRepository
 
     db = Database(config.database.url)
     await db.upgrade()
@@ -141,8 +141,8 @@ DEMO_NOTICE = "!notice meiyuan @room 今晚 20:00–22:00 小区停水检修，�
 async def _provision_bulletins(config: Config, linli: Any) -> None:
     """The weekly anti-fraud series for the station's compounds (Monday 09:00, one tip a
     week in turn); created once, found by its title on later runs."""
-    from storage.db import Database
-    from storage.repos.broadcasts import BroadcastRepository
+    from linli.storage.db import Database
+    from linli.storage.repos.broadcasts import BroadcastRepository
 
     db = Database(config.database.url)
     try:
@@ -160,17 +160,17 @@ async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
     """Import the sample registry and print its contact cards once. The demo household's code
     is kept in a private file so every run can show it (codes exist only as hashes in the
     database); a real deployment hands the printed card over at the door instead."""
-    from bot.cli_verification import policy_from_config
-    from bot.features.enrolment import protector_from_security
-    from bot.messages import all_catalogs
-    from common.clock import SystemClock
-    from common.i18n import Translator
-    from storage.db import Database
-    from storage.repos.community import CommunityRepository
-    from storage.repos.verification import VerificationRepository
-    from verification.cards import CardOfficer, render_cards
-    from verification.codes import format_code
-    from verification.registry import RegistryService
+    from linli.bot.cli_verification import policy_from_config
+    from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.messages import all_catalogs
+    from linli.common.clock import SystemClock
+    from linli.common.i18n import Translator
+    from linli.storage.db import Database
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.verification import VerificationRepository
+    from linli.verification.cards import CardOfficer, render_cards
+    from linli.verification.codes import format_code
+    from linli.verification.registry import RegistryService
 
     clock = SystemClock()
     db = Database(config.database.url)
@@ -208,15 +208,15 @@ def _write_private(path: Path, text: str) -> None:
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    from bot.app import build_app
-    from bot.logs import configure_logging
+    from linli.bot.app import build_app
+    from linli.bot.logs import configure_logging
 
     configure_logging("INFO")
     data = Path(args.data).resolve()  # noqa: ASYNC240 - one-off CLI start-up, nothing else runs yet
     data.mkdir(parents=True, exist_ok=True)
     port = args.port
     if not port_is_free(port):
-        from bot.devserver import free_port
+        from linli.bot.devserver import free_port
 
         port = free_port()
         print(f"port {args.port} is busy; the demo homeserver uses {port} instead")
@@ -241,7 +241,7 @@ async def run_demo(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, app.bot.stop_event.set)
         try:
             await app.start()
-            from bot.demo_conversation import stage
+            from linli.bot.demo_conversation import stage
 
             staged = await stage(hs, accounts, data, app)
             print(_instructions(hs, accounts, data, app, tokens, args.web_port, staged))
@@ -260,11 +260,11 @@ async def _dashboard_tokens(config: Config, data: Path) -> dict[str, str]:
     store = data / "dashboard-tokens.json"
     if store.exists():
         return dict(json.loads(store.read_text(encoding="utf-8")))
-    from common.clock import SystemClock
-    from moderation.tokens import PrincipalKind, TokenService
-    from storage.db import Database
-    from storage.repos.community import CommunityRepository
-    from storage.repos.moderation import WebTokenRepository
+    from linli.common.clock import SystemClock
+    from linli.moderation.tokens import PrincipalKind, TokenService
+    from linli.storage.db import Database
+    from linli.storage.repos.community import CommunityRepository
+    from linli.storage.repos.moderation import WebTokenRepository
 
     db = Database(config.database.url)
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, JoinResponse, RoomSendResponse, SyncResponse
 
-from bot.devserver import Account, LocalSynapse
+from linli.bot.devserver import Account, LocalSynapse
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def stage(hs: LocalSynapse, accounts: dict[str, Account], data: Path, app:
         question = await _send(resident, room, ANSWERED)
         await _send(officer, room, ANSWER, reply_to=question)
         await _send(resident, room, URGENT)
-        from bot.demo import DEMO_NOTICE
+        from linli.bot.demo import DEMO_NOTICE
 
         await _send(officer, officers_room, DEMO_NOTICE)
     except Exception as exc:  # the demo still runs without its sample conversation

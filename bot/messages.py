@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import importlib
 
-from common.i18n import COMMON_MESSAGES, Catalog
+from linli.common.i18n import COMMON_MESSAGES, Catalog
 
 CATALOG_MODULES = [
-    "bot.messages_edge",
-    "bot.messages_admin",
-    "bot.messages_cli",
-    "community.messages",
-    "verification.messages",
-    "broadcasts.messages",
-    "questions.messages",
-    "moderation.messages",
+    "linli.bot.messages_edge",
+    "linli.bot.messages_admin",
+    "linli.bot.messages_cli",
+    "linli.community.messages",
+    "linli.verification.messages",
+    "linli.broadcasts.messages",
+    "linli.questions.messages",
+    "linli.moderation.messages",
 ]
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from common.i18n import Translator, format_local_time, humanize_duration
-from community.model import Compound, Directory
-from moderation.snapshots import EnrolmentSnapshot
-from verification.model import EnrolmentFigures, EnrolmentReport, MemberState, PendingMember
+from linli.common.i18n import Translator, format_local_time, humanize_duration
+from linli.community.model import Compound, Directory
+from linli.moderation.snapshots import EnrolmentSnapshot
+from linli.verification.model import EnrolmentFigures, EnrolmentReport, MemberState, PendingMember
 
 Cell = str | int | float | bool | None | datetime | date | timedelta | tuple[str, ...]
 

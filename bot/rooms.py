@@ -7,17 +7,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.matrix.gateway import (
+from linli.bot.matrix.gateway import (
     BOT_POWER,
     STAFF_POWER,
     VERIFIED_POWER,
     MatrixActionError,
     MatrixGateway,
 )
-from common.errors import DomainError
-from common.i18n import Translator
-from common.ids import RoomID, is_room_alias
-from community.model import AdmissionMode
+from linli.common.errors import DomainError
+from linli.common.i18n import Translator
+from linli.common.ids import RoomID, is_room_alias
+from linli.community.model import AdmissionMode
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def officers_power_levels(
 
 async def default_version_gives_creator_power(gateway: MatrixGateway) -> bool:
     """Whether rooms this homeserver creates by default give creators unlimited power."""
-    from bot.matrix.gateway import creators_have_power
+    from linli.bot.matrix.gateway import creators_have_power
 
     resp = await gateway.client.send(
         "GET", "/_matrix/client/v3/capabilities",

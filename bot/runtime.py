@@ -37,20 +37,20 @@ from nio import (
     SyncResponse,
 )
 
-from bot.commands.router import Command, CommandContext, Router
-from bot.config import Config
-from bot.errors import new_ref
-from bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
-from bot.matrix.translate import translate
-from common.clock import Clock
-from common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
-from common.i18n import Translator
-from common.ids import CompoundId, EventID, RoomID, UserID
-from community.model import Compound, Directory, Station
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.botstate import BotStateRepository, DirectRoomRepository
-from storage.repos.community import CommunityRepository
+from linli.bot.commands.router import Command, CommandContext, Router
+from linli.bot.config import Config
+from linli.bot.errors import new_ref
+from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
+from linli.bot.matrix.translate import translate
+from linli.common.clock import Clock
+from linli.common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
+from linli.common.i18n import Translator
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.community.model import Compound, Directory, Station
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.botstate import BotStateRepository, DirectRoomRepository
+from linli.storage.repos.community import CommunityRepository
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from broadcasts.model import Schedule, ScheduleKind
-from broadcasts.schedule import parse_cron
+from linli.broadcasts.model import Schedule, ScheduleKind
+from linli.broadcasts.schedule import parse_cron
 
 _APS_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _TICK = timedelta(microseconds=1)

@@ -30,13 +30,13 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime
 
-from broadcasts import schedule as sched
-from broadcasts.model import BulletinDraft, Schedule, Target, Text
-from broadcasts.render import check_placeholders
-from broadcasts.targets import parse_target, target_compounds
-from common.errors import DomainError
-from common.i18n import parse_locale
-from community.model import Directory
+from linli.broadcasts import schedule as sched
+from linli.broadcasts.model import BulletinDraft, Schedule, Target, Text
+from linli.broadcasts.render import check_placeholders
+from linli.broadcasts.targets import parse_target, target_compounds
+from linli.common.errors import DomainError
+from linli.common.i18n import parse_locale
+from linli.community.model import Directory
 
 MAX_TITLE = 200
 MAX_BODY = 20_000

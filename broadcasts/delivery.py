@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from broadcasts.model import (
+from linli.broadcasts.model import (
     DEFAULT_TIMEZONE,
     Bulletin,
     BulletinKind,
@@ -45,7 +45,7 @@ from broadcasts.model import (
     Target,
     Text,
 )
-from broadcasts.ports import (
+from linli.broadcasts.ports import (
     BroadcastStore,
     PermanentFailure,
     RateLimited,
@@ -54,13 +54,13 @@ from broadcasts.ports import (
     TemporaryFailure,
     Transport,
 )
-from broadcasts.render import RoomContext, render_bulletin
-from broadcasts.schedule import FireTimes
-from broadcasts.targets import target_compounds, target_rooms
-from common.clock import Clock
-from common.i18n import Translator, format_local_time, humanize_duration
-from common.ids import CompoundId, RoomID, StationId
-from community.model import Directory, Role
+from linli.broadcasts.render import RoomContext, render_bulletin
+from linli.broadcasts.schedule import FireTimes
+from linli.broadcasts.targets import target_compounds, target_rooms
+from linli.common.clock import Clock
+from linli.common.i18n import Translator, format_local_time, humanize_duration
+from linli.common.ids import CompoundId, RoomID, StationId
+from linli.community.model import Directory, Role
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from common.ids import CompoundId, EventID, RoomID, StationId, UserID
+from linli.common.ids import CompoundId, EventID, RoomID, StationId, UserID
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 

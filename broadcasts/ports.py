@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from broadcasts.model import (
+from linli.broadcasts.model import (
     Bulletin,
     BulletinKind,
     Delivery,
@@ -25,7 +25,7 @@ from broadcasts.model import (
     Target,
     Text,
 )
-from common.ids import EventID, RoomID, StationId
+from linli.common.ids import EventID, RoomID, StationId
 
 
 @dataclass(frozen=True)

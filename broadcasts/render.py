@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 from markdown_it import MarkdownIt
 
-from broadcasts.model import RenderedMessage, Reply, Text
-from common.errors import DomainError
-from common.i18n import Translator
+from linli.broadcasts.model import RenderedMessage, Reply, Text
+from linli.common.errors import DomainError
+from linli.common.i18n import Translator
 
 PLACEHOLDERS = ("compound", "station", "officer", "date")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")

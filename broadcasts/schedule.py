@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from broadcasts.model import Schedule, ScheduleKind
-from common.durations import parse_duration
-from common.errors import DomainError
+from linli.broadcasts.model import Schedule, ScheduleKind
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError
 
 MIN_INTERVAL = timedelta(minutes=1)
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from broadcasts import commands
-from broadcasts.delivery import DeliveryService, Renderer
-from broadcasts.model import (
+from linli.broadcasts import commands
+from linli.broadcasts.delivery import DeliveryService, Renderer
+from linli.broadcasts.model import (
     DEFAULT_TIMEZONE,
     Bulletin,
     BulletinKind,
@@ -28,10 +28,10 @@ from broadcasts.model import (
     Text,
     actor_or_system,
 )
-from broadcasts.ports import BroadcastStore
-from broadcasts.render import check_placeholders
-from broadcasts.schedule import FireTimes, first_fire
-from broadcasts.targets import (
+from linli.broadcasts.ports import BroadcastStore
+from linli.broadcasts.render import check_placeholders
+from linli.broadcasts.schedule import FireTimes, first_fire
+from linli.broadcasts.targets import (
     check_may_target,
     describe_target,
     may_target,
@@ -41,12 +41,12 @@ from broadcasts.targets import (
     target_compounds,
     target_rooms,
 )
-from common.clock import Clock
-from common.durations import format_duration
-from common.errors import DomainError, NotFound, PermissionDenied
-from common.i18n import Translator, format_local_time
-from common.ids import StationId, UserID
-from community.model import Directory
+from linli.common.clock import Clock
+from linli.common.durations import format_duration
+from linli.common.errors import DomainError, NotFound, PermissionDenied
+from linli.common.i18n import Translator, format_local_time
+from linli.common.ids import StationId, UserID
+from linli.community.model import Directory
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ district admin. ``actor=None`` is the operator at the CLI, who may do everything
 
 from __future__ import annotations
 
-from broadcasts.model import Reply, RoomTarget, Target, TargetKind
-from common.errors import DomainError, NotFound, PermissionDenied
-from common.ids import StationId, UserID
-from community.model import Compound, Directory, Role, Station
+from linli.broadcasts.model import Reply, RoomTarget, Target, TargetKind
+from linli.common.errors import DomainError, NotFound, PermissionDenied
+from linli.common.ids import StationId, UserID
+from linli.community.model import Compound, Directory, Role, Station
 
 MANAGING_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from common.errors import DomainError, excerpt
+from linli.common.errors import DomainError, excerpt
 
 _UNITS = {
     "s": 1, "sec": 1, "秒": 1,

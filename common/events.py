@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from common.ids import EventID, RoomID, UserID
+from linli.common.ids import EventID, RoomID, UserID
 
 
 class Membership(StrEnum):

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import NewType
 
-from common.errors import DomainError, excerpt
+from linli.common.errors import DomainError, excerpt
 
 UserID = NewType("UserID", str)
 RoomID = NewType("RoomID", str)

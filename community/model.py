@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common.ids import CompoundId, RoomID, StationId, UserID
+from linli.common.ids import CompoundId, RoomID, StationId, UserID
 
 
 class Role(StrEnum):

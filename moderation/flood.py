@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from community.model import Directory
-from moderation.model import ModerationSettings, Outcome, RoomPower
-from moderation.policy import is_protected
-from moderation.service import ModerationService
+from linli.community.model import Directory
+from linli.moderation.model import ModerationSettings, Outcome, RoomPower
+from linli.moderation.policy import is_protected
+from linli.moderation.service import ModerationService
 
 
 @dataclass

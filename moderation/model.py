@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from common.ids import CompoundId, EventID, RoomID, UserID
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
 
 
 class Action(StrEnum):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 
-from community.model import Directory, Role
+from linli.community.model import Directory, Role
 
 MAX_MUTE = timedelta(days=365)
 MAX_REASON = 500

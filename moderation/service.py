@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from common.clock import Clock
-from common.durations import format_duration
-from common.errors import DomainError, excerpt
-from common.i18n import format_local_time, humanize_duration
-from common.ids import CompoundId, EventID, RoomID, UserID, parse_user_id
-from community.model import Compound, Directory, Station
-from moderation.model import (
+from linli.common.clock import Clock
+from linli.common.durations import format_duration
+from linli.common.errors import DomainError, excerpt
+from linli.common.i18n import format_local_time, humanize_duration
+from linli.common.ids import CompoundId, EventID, RoomID, UserID, parse_user_id
+from linli.community.model import Compound, Directory, Station
+from linli.moderation.model import (
     Action,
     Ban,
     Effect,
@@ -37,7 +37,7 @@ from moderation.model import (
     TellUser,
     Unban,
 )
-from moderation.policy import (
+from linli.moderation.policy import (
     MAX_MUTE,
     clean_reason,
     is_protected,
@@ -45,8 +45,8 @@ from moderation.policy import (
     should_escalate,
     valid_event_id,
 )
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.moderation import ModerationRepository
+from linli.storage.repos.audit import AuditEntry, AuditRepository
+from linli.storage.repos.moderation import ModerationRepository
 
 log = logging.getLogger(__name__)
 

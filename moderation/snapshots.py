@@ -12,11 +12,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from common.clock import Clock
-from common.ids import CompoundId
+from linli.common.clock import Clock
+from linli.common.ids import CompoundId
 
 if TYPE_CHECKING:
-    from storage.repos.moderation import SnapshotRepository
+    from linli.storage.repos.moderation import SnapshotRepository
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from common.clock import Clock
-from common.errors import DomainError, PermissionDenied
-from common.ids import StationId
+from linli.common.clock import Clock
+from linli.common.errors import DomainError, PermissionDenied
+from linli.common.ids import StationId
 
 if TYPE_CHECKING:
-    from storage.repos.moderation import WebTokenRepository
+    from linli.storage.repos.moderation import WebTokenRepository
 
 log = logging.getLogger(__name__)
 

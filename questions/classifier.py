@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from questions.settings import (
+from linli.questions.settings import (
     DEFAULT_END_PARTICLES,
     DEFAULT_INTERROGATIVES,
     DEFAULT_PROBLEM_KEYWORDS,

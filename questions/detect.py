@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from community.model import Role
-from questions.settings import QuestionSettings
+from linli.community.model import Role
+from linli.questions.settings import QuestionSettings
 
 if TYPE_CHECKING:
-    from questions.classifier import Classifier
+    from linli.questions.classifier import Classifier
 
 _SPLIT = re.compile(r"[，,。.!！?？;；~～\n…、:：]+")
 _WORD = re.compile(r"[a-z0-9']+")

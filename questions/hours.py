@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from questions.settings import OfficeHours
+from linli.questions.settings import OfficeHours
 
 _MAX_DAYS = 800  # a deadline further than this in office time is a configuration error
 

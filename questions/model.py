@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 from urllib.parse import quote
 
-from common.ids import CompoundId, EventID, RoomID, StationId, UserID
+from linli.common.ids import CompoundId, EventID, RoomID, StationId, UserID
 
 
 class QuestionState(StrEnum):

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from questions.hours import add_office_time
-from questions.model import FlagLevel, FlagStatus, Question
-from questions.settings import QuestionSettings
+from linli.questions.hours import add_office_time
+from linli.questions.model import FlagLevel, FlagStatus, Question
+from linli.questions.settings import QuestionSettings
 
 _SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 

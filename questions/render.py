@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime, timedelta
 
-from common.i18n import Translator, format_local_time, humanize_duration
-from community.model import Compound, Directory, Role
-from questions.detect import route
-from questions.model import FlagLevel, Question, QuestionState
-from questions.settings import QuestionSettings
-from questions.stats import DetectionFigures, Figures
+from linli.common.i18n import Translator, format_local_time, humanize_duration
+from linli.community.model import Compound, Directory, Role
+from linli.questions.detect import route
+from linli.questions.model import FlagLevel, Question, QuestionState
+from linli.questions.settings import QuestionSettings
+from linli.questions.stats import DetectionFigures, Figures
 
 TEXT_LIMIT = 500
 LIST_TEXT_LIMIT = 80

@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from common.clock import Clock
-from common.errors import Conflict, DomainError, NotFound, PermissionDenied
-from common.i18n import DEFAULT_LOCALE, Translator
-from common.ids import CompoundId, EventID, RoomID, UserID
-from community.model import STAFF_ROLES, Compound, Directory, Role, Station
-from questions import policy, stats
-from questions.classifier import Classifier
-from questions.detect import Detection, Reason, detect, topic_of
-from questions.model import (
+from linli.common.clock import Clock
+from linli.common.errors import Conflict, DomainError, NotFound, PermissionDenied
+from linli.common.i18n import DEFAULT_LOCALE, Translator
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.community.model import STAFF_ROLES, Compound, Directory, Role, Station
+from linli.questions import policy, stats
+from linli.questions.classifier import Classifier
+from linli.questions.detect import Detection, Reason, detect, topic_of
+from linli.questions.model import (
     AnswerKind,
     CommandResult,
     EditMessage,
@@ -40,8 +40,8 @@ from questions.model import (
     QuestionStore,
     Rating,
 )
-from questions.render import Renderer
-from questions.settings import QuestionSettings
+from linli.questions.render import Renderer
+from linli.questions.settings import QuestionSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from typing import Any
 
-from common.durations import parse_duration
-from common.errors import DomainError
-from community.model import Role
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError
+from linli.community.model import Role
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from questions.model import Feedback, FeedbackKind, Question, QuestionState, Rating
+from linli.questions.model import Feedback, FeedbackKind, Question, QuestionState, Rating
 
 
 @dataclass(frozen=True)

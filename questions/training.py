@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from questions.classifier import Classifier, Head, features
+from linli.questions.classifier import Classifier, Head, features
 
 # Inverse regularisation per head, chosen by grouped cross-validation on the train split only
 # (out-of-fold F1 for the question head, false alarms at the urgent recall for the other).

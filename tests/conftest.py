@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from common.clock import FakeClock
-from storage.db import Database
+from linli.common.clock import FakeClock
+from linli.storage.db import Database
 from tests.pg import PostgresServer
 
 _counter = itertools.count()

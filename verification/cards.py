@@ -17,10 +17,10 @@ from urllib.parse import quote
 import qrcode
 import qrcode.image.svg
 
-from common.i18n import Translator, format_local_time
-from community.model import Compound
-from verification.codes import format_code
-from verification.model import CodeIssue
+from linli.common.i18n import Translator, format_local_time
+from linli.community.model import Compound
+from linli.verification.codes import format_code
+from linli.verification.model import CodeIssue
 
 DEFAULT_NUMBERS: tuple[tuple[str, str], ...] = (("报警 Police", "110"), ("火警 Fire", "119"),
                                                 ("急救 Ambulance", "120"))

@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.errors import DomainError
-from verification.model import PersonRole, RegistryRecord
-from verification.names import (
+from linli.common.errors import DomainError
+from linli.verification.model import PersonRole, RegistryRecord
+from linli.verification.names import (
     MAX_NAME,
     display_name,
     normalise_building,

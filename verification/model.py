@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from common.ids import CompoundId, HouseholdId, PersonId, UserID
+from linli.common.ids import CompoundId, HouseholdId, PersonId, UserID
 
 
 class PersonRole(StrEnum):

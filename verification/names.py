@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from common.errors import DomainError, excerpt
+from linli.common.errors import DomainError, excerpt
 
 NAME_DOT = "\u00b7"  # the canonical middle dot: 叶西·卓玛
 # Every character people use for the middle dot in names, including the full stop typed when

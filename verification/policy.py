@@ -17,8 +17,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from common.durations import parse_duration
-from common.errors import DomainError
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError
 
 
 @dataclass(frozen=True)

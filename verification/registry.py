@@ -9,13 +9,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from common.clock import Clock
-from common.errors import NotFound
-from community.model import Compound
-from storage.repos.verification import VerificationRepository
-from verification.codes import new_code
-from verification.importer import ParsedFile, parse_registry
-from verification.model import (
+from linli.common.clock import Clock
+from linli.common.errors import NotFound
+from linli.community.model import Compound
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.codes import new_code
+from linli.verification.importer import ParsedFile, parse_registry
+from linli.verification.model import (
     CodeIssue,
     Household,
     ImportCounts,
@@ -24,8 +24,8 @@ from verification.model import (
     PersonStatus,
     RegistryEntry,
 )
-from verification.names import mask_name, mask_phone, names_match, parse_flat_ref
-from verification.policy import VerificationPolicy, policy_for
+from linli.verification.names import mask_name, mask_phone, names_match, parse_flat_ref
+from linli.verification.policy import VerificationPolicy, policy_for
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from common.clock import Clock
-from common.errors import Conflict, DomainError, NotFound
-from common.i18n import format_local_time, humanize_duration
-from common.ids import CompoundId, UserID
-from community.model import AdmissionMode, Compound
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.verification import VerificationRepository
-from verification.codes import split_reply
-from verification.model import (
+from linli.common.clock import Clock
+from linli.common.errors import Conflict, DomainError, NotFound
+from linli.common.i18n import format_local_time, humanize_duration
+from linli.common.ids import CompoundId, UserID
+from linli.community.model import AdmissionMode, Compound
+from linli.storage.repos.audit import AuditEntry, AuditRepository
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.codes import split_reply
+from linli.verification.model import (
     AttemptOutcome,
     AttemptResult,
     Effect,
@@ -39,8 +39,8 @@ from verification.model import (
     Person,
     WelcomeParts,
 )
-from verification.names import mask_name, normalise_name, parse_flat_ref
-from verification.policy import (
+from linli.verification.names import mask_name, normalise_name, parse_flat_ref
+from linli.verification.policy import (
     VerificationPolicy,
     cap_reached,
     next_action_at,

@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.errors import new_ref
-from bot.matrix.gateway import is_transient
-from common.durations import parse_duration
-from common.errors import DomainError, excerpt
-from common.events import MessagePosted
-from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID, parse_user_id
-from community.model import STAFF_ROLES, Compound, Role, Station
+from linli.bot.errors import new_ref
+from linli.bot.matrix.gateway import is_transient
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError, excerpt
+from linli.common.events import MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, UserID, parse_user_id
+from linli.community.model import STAFF_ROLES, Compound, Role, Station
 
 log = logging.getLogger(__name__)
 

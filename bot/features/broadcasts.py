@@ -20,14 +20,14 @@ from typing import Any
 
 from aiohttp import ClientError
 
-from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from bot.config import Config
-from bot.errors import new_ref
-from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, is_transient
-from bot.runtime import EventEnv
-from bot.web.metrics import Sample
-from broadcasts.delivery import BroadcastSettings, DeliveryService
-from broadcasts.model import (
+from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from linli.bot.config import Config
+from linli.bot.errors import new_ref
+from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, is_transient
+from linli.bot.runtime import EventEnv
+from linli.bot.web.metrics import Sample
+from linli.broadcasts.delivery import BroadcastSettings, DeliveryService
+from linli.broadcasts.model import (
     Bulletin,
     CommandResult,
     DeliveryState,
@@ -35,16 +35,16 @@ from broadcasts.model import (
     RenderedMessage,
     Report,
 )
-from broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
-from broadcasts.ports import RateLimited as RateLimitedResult
-from broadcasts.render import render_lines, render_reply
-from broadcasts.service import BulletinCommands
-from common.errors import DomainError
-from common.events import ChatEvent
-from common.i18n import Translator
-from common.ids import RoomID
-from community.model import Role
-from storage.repos.broadcasts import BroadcastRepository
+from linli.broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
+from linli.broadcasts.ports import RateLimited as RateLimitedResult
+from linli.broadcasts.render import render_lines, render_reply
+from linli.broadcasts.service import BulletinCommands
+from linli.common.errors import DomainError
+from linli.common.events import ChatEvent
+from linli.common.i18n import Translator
+from linli.common.ids import RoomID
+from linli.community.model import Role
+from linli.storage.repos.broadcasts import BroadcastRepository
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import __version__
-from bot.commands.router import Command, CommandContext, Router, Where
-from common.events import ChatEvent
-from common.i18n import humanize_duration
-from community.model import ALL_ROLES, Role
+from linli import __version__
+from linli.bot.commands.router import Command, CommandContext, Router, Where
+from linli.common.events import ChatEvent
+from linli.common.i18n import humanize_duration
+from linli.community.model import ALL_ROLES, Role
 
 
 class CoreFeature:

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.commands.router import Command
-from bot.config import ConfigError, SecurityConfig
-from bot.web.metrics import Sample
-from common.clock import Clock
-from common.crypto import DataKeyError, DataProtector
-from common.events import ChatEvent
-from common.ids import CompoundId
-from community.model import Compound, Directory
-from moderation.snapshots import EnrolmentFigures as SnapshotFigures
-from moderation.snapshots import SnapshotService, local_day
-from verification.model import EnrolmentFigures, EnrolmentReport
-from verification.service import VerificationService
+from linli.bot.commands.router import Command
+from linli.bot.config import ConfigError, SecurityConfig
+from linli.bot.web.metrics import Sample
+from linli.common.clock import Clock
+from linli.common.crypto import DataKeyError, DataProtector
+from linli.common.events import ChatEvent
+from linli.common.ids import CompoundId
+from linli.community.model import Compound, Directory
+from linli.moderation.snapshots import EnrolmentFigures as SnapshotFigures
+from linli.moderation.snapshots import SnapshotService, local_day
+from linli.verification.model import EnrolmentFigures, EnrolmentReport
+from linli.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 

@@ -18,21 +18,21 @@ from typing import Any
 
 from nio import RoomGetEventResponse
 
-from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from bot.matrix.gateway import (
+from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from linli.bot.matrix.gateway import (
     MatrixActionError,
     MatrixGateway,
     effect_cause,
     is_transient,
 )
-from bot.runtime import DirectMessenger, EventEnv
-from bot.web.metrics import Sample
-from common.errors import excerpt
-from common.events import ChatEvent, MessagePosted
-from common.i18n import Translator, humanize_duration
-from community.model import Compound, Role
-from moderation.flood import FloodControl
-from moderation.model import (
+from linli.bot.runtime import DirectMessenger, EventEnv
+from linli.bot.web.metrics import Sample
+from linli.common.errors import excerpt
+from linli.common.events import ChatEvent, MessagePosted
+from linli.common.i18n import Translator, humanize_duration
+from linli.community.model import Compound, Role
+from linli.moderation.flood import FloodControl
+from linli.moderation.model import (
     Action,
     Ban,
     Effect,
@@ -46,8 +46,8 @@ from moderation.model import (
     TellUser,
     Unban,
 )
-from moderation.policy import MODERATOR_ROLES, valid_event_id
-from moderation.service import ModerationService
+from linli.moderation.policy import MODERATOR_ROLES, valid_event_id
+from linli.moderation.service import ModerationService
 
 log = logging.getLogger(__name__)
 

@@ -18,16 +18,23 @@ from typing import Any
 
 from nio import RoomGetEventResponse, RoomMessageText
 
-from bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
-from bot.web.metrics import Sample
-from common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
-from common.ids import EventID, RoomID, UserID
-from community.model import STAFF_ROLES, Compound, Directory, Role
-from questions.detect import strip_reply_fallback
-from questions.model import CommandResult, EditMessage, Effect, MessageIn, PostDigest, PostFlag
-from questions.service import QuestionService
-from storage.repos.questions import QuestionRepository
+from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
+from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
+from linli.bot.web.metrics import Sample
+from linli.common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
+from linli.common.ids import EventID, RoomID, UserID
+from linli.community.model import STAFF_ROLES, Compound, Directory, Role
+from linli.questions.detect import strip_reply_fallback
+from linli.questions.model import (
+    CommandResult,
+    EditMessage,
+    Effect,
+    MessageIn,
+    PostDigest,
+    PostFlag,
+)
+from linli.questions.service import QuestionService
+from linli.storage.repos.questions import QuestionRepository
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.commands.router import (
+from linli.bot.commands.router import (
     Arg,
     ArgKind,
     Command,
@@ -44,28 +44,28 @@ from bot.commands.router import (
     parse_args,
     split_command,
 )
-from bot.matrix.gateway import (
+from linli.bot.matrix.gateway import (
     VERIFIED_POWER,
     MatrixActionError,
     MatrixGateway,
     effect_cause,
     is_transient,
 )
-from bot.runtime import DirectMessenger, EventEnv
-from bot.web.metrics import Sample
-from common.errors import DomainError, excerpt
-from common.events import ChatEvent, Membership, MembershipChanged, MessagePosted
-from common.i18n import Translator
-from common.ids import UserID
-from community.model import AdmissionMode, Compound, Directory, Role
-from verification.model import (
+from linli.bot.runtime import DirectMessenger, EventEnv
+from linli.bot.web.metrics import Sample
+from linli.common.errors import DomainError, excerpt
+from linli.common.events import ChatEvent, Membership, MembershipChanged, MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import UserID
+from linli.community.model import AdmissionMode, Compound, Directory, Role
+from linli.verification.model import (
     AttemptOutcome,
     Effect,
     EffectKind,
     MemberState,
     OfficerResult,
 )
-from verification.service import VerificationService
+from linli.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 

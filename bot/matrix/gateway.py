@@ -30,8 +30,8 @@ from nio import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.config import MatrixConfig
-from common.ids import EventID, RoomID, UserID
+from linli.bot.config import MatrixConfig
+from linli.common.ids import EventID, RoomID, UserID
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from nio import (
     UnknownEvent,
 )
 
-from common.events import (
+from linli.common.events import (
     ChatEvent,
     Membership,
     MembershipChanged,
@@ -27,7 +27,7 @@ from common.events import (
     ReactionAdded,
     Redacted,
 )
-from common.ids import EventID, RoomID, UserID
+from linli.common.ids import EventID, RoomID, UserID
 
 _MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?/]+)")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web.metrics import MetricSource, Sample, render
+from linli.bot.web.metrics import MetricSource, Sample, render
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
     except web.HTTPException:
         raise
     except Exception:
-        from bot.errors import new_ref
+        from linli.bot.errors import new_ref
 
         ref = new_ref()
         log.exception("web request %s %s failed (ref: %s)", request.method, request.path, ref)

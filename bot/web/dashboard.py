@@ -34,8 +34,8 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from bot.features.enrolment import CachedFigures, EnrolmentTracker
-from bot.reporting import (
+from linli.bot.features.enrolment import CachedFigures, EnrolmentTracker
+from linli.bot.reporting import (
     FIGURE_COLUMNS,
     Cell,
     Formatter,
@@ -51,18 +51,18 @@ from bot.reporting import (
     sum_figures,
     unenrolled_table,
 )
-from bot.web import html as h
-from common.clock import Clock
-from common.errors import DomainError, NotFound, PermissionDenied
-from common.i18n import Locale, Translator, parse_locale
-from community.model import Compound, Directory
-from moderation.tokens import Principal, PrincipalKind, TokenService, hash_token
-from questions import stats
-from questions.model import FlagLevel, FlagStatus, Question
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.moderation import SnapshotRepository, WebTokenRepository
-from storage.repos.questions import QuestionRepository
-from storage.repos.verification import VerificationRepository
+from linli.bot.web import html as h
+from linli.common.clock import Clock
+from linli.common.errors import DomainError, NotFound, PermissionDenied
+from linli.common.i18n import Locale, Translator, parse_locale
+from linli.community.model import Compound, Directory
+from linli.moderation.tokens import Principal, PrincipalKind, TokenService, hash_token
+from linli.questions import stats
+from linli.questions.model import FlagLevel, FlagStatus, Question
+from linli.storage.repos.audit import AuditEntry, AuditRepository
+from linli.storage.repos.moderation import SnapshotRepository, WebTokenRepository
+from linli.storage.repos.questions import QuestionRepository
+from linli.storage.repos.verification import VerificationRepository
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.tables import Base
+from linli.storage.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

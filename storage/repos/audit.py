@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from common.clock import Clock
-from storage.db import Database
-from storage.tables.core import AuditRow
+from linli.common.clock import Clock
+from linli.storage.db import Database
+from linli.storage.tables.core import AuditRow
 
 
 @dataclass(frozen=True)

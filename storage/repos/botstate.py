@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from common.clock import Clock
-from storage.db import Database
-from storage.tables.core import BotStateRow, HandledEventRow
+from linli.common.clock import Clock
+from linli.storage.db import Database
+from linli.storage.tables.core import BotStateRow, HandledEventRow
 
 
 class BotStateRepository:
@@ -72,14 +72,14 @@ class DirectRoomRepository:
         self.clock = clock
 
     async def all(self) -> dict[str, str]:
-        from storage.tables.core import DirectRoomRow
+        from linli.storage.tables.core import DirectRoomRow
 
         async with self.db.session() as s:
             rows = (await s.scalars(select(DirectRoomRow))).all()
         return {r.user_id: r.room_id for r in rows}
 
     async def set(self, user_id: str, room_id: str) -> None:
-        from storage.tables.core import DirectRoomRow
+        from linli.storage.tables.core import DirectRoomRow
 
         async with self.db.transaction() as s:
             await s.execute(delete(DirectRoomRow).where(

@@ -15,7 +15,7 @@ from sqlalchemy import Insert, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from broadcasts.model import (
+from linli.broadcasts.model import (
     Bulletin,
     BulletinKind,
     Delivery,
@@ -30,10 +30,10 @@ from broadcasts.model import (
     TargetKind,
     Text,
 )
-from common.errors import NotFound
-from common.ids import CompoundId, EventID, RoomID, StationId
-from storage.db import Database
-from storage.tables.broadcasts import (
+from linli.common.errors import NotFound
+from linli.common.ids import CompoundId, EventID, RoomID, StationId
+from linli.storage.db import Database
+from linli.storage.tables.broadcasts import (
     BroadcastLeaseRow,
     BulletinDeliveryRow,
     BulletinOccurrenceRow,

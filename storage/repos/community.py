@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from common.clock import Clock
-from common.errors import Conflict, NotFound
-from common.ids import CompoundId, RoomID, StationId, UserID
-from community.model import AdmissionMode, Compound, Directory, Role, StaffGrant, Station
-from storage.db import Database
-from storage.tables.core import CompoundRow, DirectoryVersionRow, StaffRow, StationRow
+from linli.common.clock import Clock
+from linli.common.errors import Conflict, NotFound
+from linli.common.ids import CompoundId, RoomID, StationId, UserID
+from linli.community.model import AdmissionMode, Compound, Directory, Role, StaffGrant, Station
+from linli.storage.db import Database
+from linli.storage.tables.core import CompoundRow, DirectoryVersionRow, StaffRow, StationRow
 
 
 def _station(row: StationRow) -> Station:

@@ -10,14 +10,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from common.clock import Clock
-from common.errors import NotFound
-from common.ids import CompoundId, RoomID, StationId, UserID
-from moderation.model import Restriction, RestrictionKind, WarningRecord
-from moderation.snapshots import EnrolmentFigures, EnrolmentSnapshot
-from moderation.tokens import PrincipalKind, WebToken
-from storage.db import Database
-from storage.tables.moderation import (
+from linli.common.clock import Clock
+from linli.common.errors import NotFound
+from linli.common.ids import CompoundId, RoomID, StationId, UserID
+from linli.moderation.model import Restriction, RestrictionKind, WarningRecord
+from linli.moderation.snapshots import EnrolmentFigures, EnrolmentSnapshot
+from linli.moderation.tokens import PrincipalKind, WebToken
+from linli.storage.db import Database
+from linli.storage.tables.moderation import (
     EnrolmentSnapshotRow,
     RestrictionRow,
     WarningRow,

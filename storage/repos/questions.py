@@ -13,9 +13,9 @@ from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.clock import Clock
-from common.ids import CompoundId, EventID, RoomID, UserID
-from questions.model import (
+from linli.common.clock import Clock
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.questions.model import (
     AnswerKind,
     Feedback,
     FeedbackKind,
@@ -27,8 +27,8 @@ from questions.model import (
     QuestionState,
     Rating,
 )
-from storage.db import Database
-from storage.tables.questions import (
+from linli.storage.db import Database
+from linli.storage.tables.questions import (
     QuestionDetectionRow,
     QuestionDigestRow,
     QuestionFeedbackRow,

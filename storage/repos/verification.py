@@ -20,12 +20,12 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from common.clock import Clock
-from common.crypto import DataProtector
-from common.errors import Conflict
-from common.ids import CompoundId, HouseholdId, PersonId, UserID
-from storage.db import Database
-from storage.tables.verification import (
+from linli.common.clock import Clock
+from linli.common.crypto import DataProtector
+from linli.common.errors import Conflict
+from linli.common.ids import CompoundId, HouseholdId, PersonId, UserID
+from linli.storage.db import Database
+from linli.storage.tables.verification import (
     AttemptRow,
     CodeRow,
     HouseholdRow,
@@ -34,8 +34,8 @@ from storage.tables.verification import (
     PersonRow,
     RegistryHistoryRow,
 )
-from verification.codes import CODE_PURPOSE
-from verification.model import (
+from linli.verification.codes import CODE_PURPOSE
+from linli.verification.model import (
     CodeIssue,
     EnrolmentFigures,
     Household,
@@ -50,7 +50,7 @@ from verification.model import (
     RegistryRecord,
     UnenrolledUnit,
 )
-from verification.names import NAME_DOT, FlatRef, dotless_name, normalise_name
+from linli.verification.names import NAME_DOT, FlatRef, dotless_name, normalise_name
 
 log = logging.getLogger(__name__)
 

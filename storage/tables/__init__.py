@@ -1,12 +1,12 @@
 """All tables; importing this package registers every table on ``Base.metadata``."""
 
-from storage.tables import (
+from linli.storage.tables import (
     broadcasts,  # noqa: F401
     core,  # noqa: F401  (registers tables)
     moderation,  # noqa: F401
     questions,  # noqa: F401
     verification,  # noqa: F401
 )
-from storage.tables.base import Base
+from linli.storage.tables.base import Base
 
 __all__ = ["Base"]

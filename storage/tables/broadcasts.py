@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables.base import Base
-from storage.types import UTCDateTime
+from linli.storage.tables.base import Base
+from linli.storage.types import UTCDateTime
 
 
 class BulletinRow(Base):

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables.base import Base
-from storage.types import UTCDateTime
+from linli.storage.tables.base import Base
+from linli.storage.types import UTCDateTime
 
 
 class StationRow(Base):

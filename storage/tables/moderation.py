@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.tables.base import Base
-from storage.types import UTCDateTime
+from linli.storage.tables.base import Base
+from linli.storage.types import UTCDateTime
 
 
 class RestrictionRow(Base):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver import Account, LocalSynapse
+from linli.bot.devserver import Account, LocalSynapse
 from tests.integration.harness import Person, unique
 
 

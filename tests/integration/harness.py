@@ -23,11 +23,11 @@ from nio import (
     SyncResponse,
 )
 
-from bot.app import App, build_app
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from common.clock import Clock
-from storage.repos.botstate import BotStateRepository
+from linli.bot.app import App, build_app
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.common.clock import Clock
+from linli.storage.repos.botstate import BotStateRepository
 
 _names = itertools.count(1)
 
@@ -273,7 +273,7 @@ async def cli(config: Config, *argv: str, lang: str | None = "en") -> list[str]:
     from; ``lang=None`` speaks the deployment's language as the plain command does.
     Failures raise, as the real entry point would turn them into one line and exit 1.
     """
-    from bot.cli import CliContext, build_parser
+    from linli.bot.cli import CliContext, build_parser
 
     args = build_parser().parse_args(list(argv))
     ctx = CliContext(config_path=None, lang=lang, _config=config)

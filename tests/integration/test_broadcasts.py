@@ -22,22 +22,22 @@ import aiohttp
 import pytest
 import yaml
 
-from bot.app import App
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from bot.features.broadcasts import BroadcastsFeature, MatrixTransport
-from bot.matrix.gateway import MatrixGateway
-from bot.messages import all_catalogs
-from bot.rooms import compound_power_levels, default_version_gives_creator_power
-from broadcasts.delivery import Renderer
-from broadcasts.model import Bulletin, DeliveryState, OccurrenceOutcome
-from broadcasts.ports import Sent
-from common.clock import FakeClock, SystemClock
-from common.i18n import Translator
-from community.model import AdmissionMode, Compound
-from storage.db import Database
-from storage.repos.broadcasts import BroadcastRepository
-from storage.repos.community import CommunityRepository
+from linli.bot.app import App
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.features.broadcasts import BroadcastsFeature, MatrixTransport
+from linli.bot.matrix.gateway import MatrixGateway
+from linli.bot.messages import all_catalogs
+from linli.bot.rooms import compound_power_levels, default_version_gives_creator_power
+from linli.broadcasts.delivery import Renderer
+from linli.broadcasts.model import Bulletin, DeliveryState, OccurrenceOutcome
+from linli.broadcasts.ports import Sent
+from linli.common.clock import FakeClock, SystemClock
+from linli.common.i18n import Translator
+from linli.community.model import AdmissionMode, Compound
+from linli.storage.db import Database
+from linli.storage.repos.broadcasts import BroadcastRepository
+from linli.storage.repos.community import CommunityRepository
 from tests.integration.harness import Person, Seen, bot_config, cli, handled, start_bot, until
 
 pytestmark = pytest.mark.integration
@@ -565,7 +565,7 @@ async def test_process_killed_mid_fan_out_posts_each_room_exactly_once(
 
     async def start() -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config_file), "run", env=env,
+            sys.executable, "-m", "linli", "--config", str(config_file), "run", env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )
         output: list[str] = []

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import CliContext, build_parser
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from bot.matrix.gateway import MatrixGateway
-from bot.messages import all_catalogs
-from bot.rooms import compound_room
-from common.clock import SystemClock
-from common.i18n import Translator
-from community.model import AdmissionMode, Compound
-from storage.db import Database
-from storage.repos.community import CommunityRepository
+from linli.bot.cli import CliContext, build_parser
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.matrix.gateway import MatrixGateway
+from linli.bot.messages import all_catalogs
+from linli.bot.rooms import compound_room
+from linli.common.clock import SystemClock
+from linli.common.i18n import Translator
+from linli.community.model import AdmissionMode, Compound
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
 from tests.integration.harness import bot_config, cli, unique, until
 
 pytestmark = pytest.mark.integration

@@ -45,8 +45,8 @@ import pytest
 import yaml
 from nio import ErrorResponse, RoomSendResponse, SyncResponse
 
-from bot.devserver import Account, LocalSynapse
-from questions.model import matrix_to
+from linli.bot.devserver import Account, LocalSynapse
+from linli.questions.model import matrix_to
 from tests.integration.harness import Person, bot_config, cli, unique
 
 pytestmark = pytest.mark.integration

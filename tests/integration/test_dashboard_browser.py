@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from bot.app import App, build_app
-from bot.config import Config
-from common.clock import FakeClock
-from storage.db import Database
+from linli.bot.app import App, build_app
+from linli.bot.config import Config
+from linli.common.clock import FakeClock
+from linli.storage.db import Database
 from tests.unit.dashboard_world import DAVE, DashWorld, make_dash_world
 from tests.unit.verification_fixtures import KEY
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from nio import ErrorResponse
 
-from bot.devserver import Account, LocalSynapse
+from linli.bot.devserver import Account, LocalSynapse
 from tests.integration.harness import Person, Seen, bot_config, cli, start_bot, unique, until
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from nio import RoomGetStateEventResponse
 
-from bot.devserver import Account, LocalSynapse, free_port
-from bot.matrix.gateway import RateLimited
-from storage.repos.community import CommunityRepository
+from linli.bot.devserver import Account, LocalSynapse, free_port
+from linli.bot.matrix.gateway import RateLimited
+from linli.storage.repos.community import CommunityRepository
 from tests.integration.harness import Person, bot_config, cli, start_bot, unique, until
 
 pytestmark = pytest.mark.integration
@@ -161,20 +161,20 @@ async def test_adopt_without_power_is_refused_clearly(
     await cli(config, "station", "create", "xinhua", "--name", "新华派出所", "--officers-room",
               "!unused:linli.test")
     resp = await officer.client.room_create(name="无权限", invite=[bot_account.user_id])
-    from common.errors import DomainError
+    from linli.common.errors import DomainError
 
     with pytest.raises(DomainError) as info:
         await cli(config, "compound", "adopt", "wuquan", "--name", "无权限", "--station",
                   "xinhua", "--room", resp.room_id)
     assert info.value.key == "error.adopt_needs_power"
     repo_db = bot_config(synapse, bot_account, db_path)
-    from storage.db import Database
+    from linli.storage.db import Database
 
     db = Database(repo_db.database.url)
     assert [
         c.slug
         for c in await CommunityRepository(
-            db, __import__("common.clock").clock.SystemClock()
+            db, __import__("linli.common.clock").common.clock.SystemClock()
         ).list_compounds()
     ] == []
     await db.close()
@@ -205,10 +205,10 @@ async def _officers_room_with(
 ) -> str:
     await cli(config, "station", "create", "xinhua", "--name", "新华派出所")
     await cli(config, "staff", "add", officer.user_id, "--role", "officer", "--station", "xinhua")
-    from storage.db import Database
+    from linli.storage.db import Database
 
     db = Database(config.database.url)
-    from common.clock import SystemClock
+    from linli.common.clock import SystemClock
 
     station = await CommunityRepository(db, SystemClock()).station("xinhua")
     await db.close()
@@ -291,7 +291,7 @@ async def test_rate_limits_are_honoured_and_bounded(
     sender = hs.register(unique("chatty"))
     config = bot_config(hs, sender, f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}",
                         extra={"matrix": {"max_rate_limit_retries": 3}})
-    from bot.matrix.gateway import MatrixGateway
+    from linli.bot.matrix.gateway import MatrixGateway
 
     gateway = MatrixGateway(config.matrix)
     await gateway.login(None, None)
@@ -336,8 +336,8 @@ async def test_linli_run_stops_cleanly_on_sigterm_and_names_unreachable_rooms(
     }))
     # A compound whose room the bot cannot reach.
     config = bot_config(synapse, bot_account, f"sqlite+aiosqlite:///{db_file}")
-    from common.clock import SystemClock
-    from storage.db import Database
+    from linli.common.clock import SystemClock
+    from linli.storage.db import Database
 
     db = Database(config.database.url)
     await db.upgrade()
@@ -348,7 +348,7 @@ async def test_linli_run_stops_cleanly_on_sigterm_and_names_unreachable_rooms(
     await db.close()
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--config", str(config_file), "run",
+        sys.executable, "-m", "linli", "--config", str(config_file), "run",
         env={**os.environ, "LINLI_MATRIX__ACCESS_TOKEN": bot_account.access_token,
              "LINLI_SECURITY__DATA_KEY": "k" * 43 + "="},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

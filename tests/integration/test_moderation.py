@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from nio import JoinError, RoomGetEventResponse, RoomGetStateEventResponse
 
-from bot.app import App
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from common.clock import FakeClock
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
+from linli.bot.app import App
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.common.clock import FakeClock
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
 from tests.integration.harness import Person, Seen, bot_config, cli, handled, start_bot, until
 
 pytestmark = pytest.mark.integration

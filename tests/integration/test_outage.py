@@ -39,18 +39,18 @@ import aiohttp
 import pytest
 from nio import MessageDirection, RoomGetStateEventResponse, RoomMessagesResponse
 
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from bot.matrix.gateway import VERIFIED_POWER
-from common.clock import FakeClock
-from common.i18n import humanize_duration
-from questions.messages import MESSAGES as QUESTION_TEXTS
-from questions.model import Question, matrix_to
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.matrix.gateway import VERIFIED_POWER
+from linli.common.clock import FakeClock
+from linli.common.i18n import humanize_duration
+from linli.questions.messages import MESSAGES as QUESTION_TEXTS
+from linli.questions.model import Question, matrix_to
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
+from linli.verification.messages import MESSAGES as VERIFICATION_TEXTS
 from tests.integration.harness import Person, Seen, bot_config, start_bot, unique, until
 from tests.integration.proxy import Proxy
-from verification.messages import MESSAGES as VERIFICATION_TEXTS
 
 pytestmark = pytest.mark.integration
 
@@ -96,7 +96,7 @@ def zone_where(start: datetime, local_hour: int) -> str:
 
 async def run_cli(config: Config, clock: FakeClock, *argv: str) -> list[str]:
     """``linli`` in-process with the test's clock (harness.cli uses the system clock)."""
-    from bot.cli import CliContext, build_parser
+    from linli.bot.cli import CliContext, build_parser
 
     args = build_parser().parse_args(list(argv))
     ctx = CliContext(config_path=None, clock=clock, _config=config)

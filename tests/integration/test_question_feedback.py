@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.devserver import Account, LocalSynapse
-from common.clock import FakeClock
-from questions.model import FeedbackKind, QuestionState, matrix_to
+from linli.bot.devserver import Account, LocalSynapse
+from linli.common.clock import FakeClock
+from linli.questions.model import FeedbackKind, QuestionState, matrix_to
 from tests.integration.harness import Person
 from tests.integration.test_questions import (
     WAIT,

@@ -24,14 +24,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import App
-from bot.devserver import Account, LocalSynapse
-from bot.features.verification import VerificationFeature
-from common.clock import FakeClock
-from common.i18n import format_local_time, humanize_duration
-from questions.model import AnswerKind, FlagLevel, FlagStatus, Question, QuestionState, matrix_to
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.bot.app import App
+from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.features.verification import VerificationFeature
+from linli.common.clock import FakeClock
+from linli.common.i18n import format_local_time, humanize_duration
+from linli.questions.model import (
+    AnswerKind,
+    FlagLevel,
+    FlagStatus,
+    Question,
+    QuestionState,
+    matrix_to,
+)
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 from tests.integration.harness import Person, Seen, bot_config, cli, start_bot, until
 
 pytestmark = pytest.mark.integration

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 from nio import ErrorResponse, RoomGetEventResponse, RoomGetStateEventResponse, RoomPreset
 
-from bot.app import App
-from bot.config import Config
-from bot.devserver import Account, LocalSynapse
-from bot.features.verification import VerificationFeature
-from common.clock import FakeClock
-from common.ids import UserID
-from community.model import Compound, Station
+from linli.bot.app import App
+from linli.bot.config import Config
+from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.features.verification import VerificationFeature
+from linli.common.clock import FakeClock
+from linli.common.ids import UserID
+from linli.community.model import Compound, Station
+from linli.verification.model import MemberState
 from tests.integration.harness import Person, bot_config, start_bot, until
-from verification.model import MemberState
 
 pytestmark = pytest.mark.integration
 
@@ -84,7 +84,7 @@ def _capture_logs() -> Iterator[None]:
 # set-up -----------------------------------------------------------------------------------------
 async def run_cli(config: Config, clock: FakeClock, *argv: str) -> list[str]:
     """``linli`` in-process with the test's clock (harness.cli uses the system clock)."""
-    from bot.cli import CliContext, build_parser
+    from linli.bot.cli import CliContext, build_parser
 
     args = build_parser().parse_args(list(argv))
     ctx = CliContext(config_path=None, clock=clock, _config=config)
@@ -651,7 +651,7 @@ async def test_no_plaintext_personal_data_in_the_databases_or_the_logs() -> None
             for secret in secrets:
                 assert secret.encode() not in blob, f"plaintext in {db_file.name}"
     # The log holds the verification feature's work (so this is no empty check) ...
-    assert "bot.features.verification" in LOGS.names
+    assert "linli.bot.features.verification" in LOGS.names
     text = "\n".join(LOGS.lines)
     assert "verification reply from" in text and "verified" in text
     # ... and none of the residents' data.

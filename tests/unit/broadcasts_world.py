@@ -8,19 +8,25 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from bot.messages import all_catalogs
-from bot.scheduling import ApschedulerFireTimes
-from broadcasts.delivery import BroadcastSettings, DeliveryService
-from broadcasts.model import RenderedMessage
-from broadcasts.ports import PermanentFailure, RateLimited, SendResult, Sent, TemporaryFailure
-from broadcasts.service import BulletinCommands
-from common.clock import FakeClock
-from common.i18n import Translator
-from common.ids import EventID, RoomID, StationId, UserID
-from community.model import Directory, Role, StaffGrant
-from storage.db import Database
-from storage.repos.broadcasts import BroadcastRepository
-from storage.repos.community import CommunityRepository
+from linli.bot.messages import all_catalogs
+from linli.bot.scheduling import ApschedulerFireTimes
+from linli.broadcasts.delivery import BroadcastSettings, DeliveryService
+from linli.broadcasts.model import RenderedMessage
+from linli.broadcasts.ports import (
+    PermanentFailure,
+    RateLimited,
+    SendResult,
+    Sent,
+    TemporaryFailure,
+)
+from linli.broadcasts.service import BulletinCommands
+from linli.common.clock import FakeClock
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, StationId, UserID
+from linli.community.model import Directory, Role, StaffGrant
+from linli.storage.db import Database
+from linli.storage.repos.broadcasts import BroadcastRepository
+from linli.storage.repos.community import CommunityRepository
 
 OFFICER = UserID("@wang:hs")  # officer of the whole station xinhua
 COMPOUND_OFFICER = UserID("@li:hs")  # officer of compound c00 only

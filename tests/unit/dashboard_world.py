@@ -17,26 +17,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.features.enrolment import EnrolmentFeature, EnrolmentTracker
-from bot.messages import all_catalogs
-from bot.web.dashboard import Dashboard
-from common.clock import FakeClock
-from common.i18n import Translator
-from common.ids import CompoundId, UserID
-from community.model import Compound, Directory, Role, StaffGrant, Station
-from moderation.snapshots import EnrolmentFigures as SnapshotFigures
-from moderation.snapshots import SnapshotService, local_day
-from moderation.tokens import TokenService
-from questions.model import AnswerKind, FlagLevel, NewQuestion, QuestionState
-from storage.db import Database
-from storage.repos.audit import AuditEntry
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import SnapshotRepository, WebTokenRepository
-from storage.repos.questions import QuestionRepository
+from linli.bot.features.enrolment import EnrolmentFeature, EnrolmentTracker
+from linli.bot.messages import all_catalogs
+from linli.bot.web.dashboard import Dashboard
+from linli.common.clock import FakeClock
+from linli.common.i18n import Translator
+from linli.common.ids import CompoundId, UserID
+from linli.community.model import Compound, Directory, Role, StaffGrant, Station
+from linli.moderation.snapshots import EnrolmentFigures as SnapshotFigures
+from linli.moderation.snapshots import SnapshotService, local_day
+from linli.moderation.tokens import TokenService
+from linli.questions.model import AnswerKind, FlagLevel, NewQuestion, QuestionState
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditEntry
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.moderation import SnapshotRepository, WebTokenRepository
+from linli.storage.repos.questions import QuestionRepository
+from linli.verification.model import AttemptOutcome
+from linli.verification.policy import VerificationPolicy
+from linli.verification.service import VerificationService
 from tests.unit.verification_fixtures import World, make_world, with_registry
-from verification.model import AttemptOutcome
-from verification.policy import VerificationPolicy
-from verification.service import VerificationService
 
 ALICE = UserID("@alice:hs")
 BOB = UserID("@bob:hs")

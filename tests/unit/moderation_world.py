@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from common.clock import FakeClock
-from common.ids import UserID
-from community.model import Compound, Directory, Role, StaffGrant, Station
-from moderation.model import ModerationSettings
-from moderation.service import ModerationService
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import ModerationRepository
+from linli.common.clock import FakeClock
+from linli.common.ids import UserID
+from linli.community.model import Compound, Directory, Role, StaffGrant, Station
+from linli.moderation.model import ModerationSettings
+from linli.moderation.service import ModerationService
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.moderation import ModerationRepository
 
 BOT = "@linli:hs"
 OFFICER = "@wang:hs"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadcasts.model import (
+from linli.broadcasts.model import (
     BulletinKind,
     OccurrenceOutcome,
     RoomTarget,
@@ -15,13 +15,13 @@ from broadcasts.model import (
     Target,
     Text,
 )
-from broadcasts.render import check_placeholders, render_bulletin, render_lines
-from broadcasts.targets import may_target, parse_target
-from common.clock import FakeClock
-from common.errors import DomainError, NotFound, PermissionDenied
-from common.ids import CompoundId, EventID, RoomID, StationId, UserID
-from storage.db import Database
-from storage.repos.broadcasts import BroadcastRepository
+from linli.broadcasts.render import check_placeholders, render_bulletin, render_lines
+from linli.broadcasts.targets import may_target, parse_target
+from linli.common.clock import FakeClock
+from linli.common.errors import DomainError, NotFound, PermissionDenied
+from linli.common.ids import CompoundId, EventID, RoomID, StationId, UserID
+from linli.storage.db import Database
+from linli.storage.repos.broadcasts import BroadcastRepository
 from tests.unit.broadcasts_world import (
     COMPOUND_OFFICER,
     DISTRICT_ADMIN,

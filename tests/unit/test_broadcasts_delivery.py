@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadcasts.delivery import txn_id
-from broadcasts.model import DeliveryState, OccurrenceOutcome, Report
-from broadcasts.render import render_reply
-from common.clock import FakeClock
-from storage.db import Database
+from linli.broadcasts.delivery import txn_id
+from linli.broadcasts.model import DeliveryState, OccurrenceOutcome, Report
+from linli.broadcasts.render import render_reply
+from linli.common.clock import FakeClock
+from linli.storage.db import Database
 from tests.unit.broadcasts_world import (
     OFFICER,
     OFFICERS_ROOM,
@@ -339,7 +339,7 @@ async def test_pause_resume_and_delete(db: Database, clock: FakeClock) -> None:
 
 
 async def test_a_resident_cannot_run_bulletin_commands(db: Database, clock: FakeClock) -> None:
-    from common.errors import PermissionDenied
+    from linli.common.errors import PermissionDenied
 
     world = await make_world(db, clock)
     number = await add(world, 'station:xinhua cron "0 9 * * *" | 每日提示 | 正文')
@@ -395,7 +395,7 @@ async def test_ticks_during_a_notice_fan_out_do_not_log_a_resumption(
     service = world.service("proc-a")
     commands = world.commands(service)
     bulletin, occurrence = await commands.prepare_notice(OFFICER, "station:xinhua", "停水通知")
-    caplog.set_level("DEBUG", logger="broadcasts")
+    caplog.set_level("DEBUG", logger="linli.broadcasts")
     sending = asyncio.create_task(service.fan_out(bulletin, occurrence))
     await wait_for_sends(homeserver, 3)
     for _ in range(5):

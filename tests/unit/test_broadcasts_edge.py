@@ -11,21 +11,21 @@ from typing import Any, cast
 import pytest
 from aiohttp import ClientConnectionError
 
-from bot.features.broadcasts import (
+from linli.bot.features.broadcasts import (
     MatrixTransport,
     _number,
     bulletin_content,
     split_mention,
 )
-from bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, RoomInfo
-from broadcasts.model import RenderedMessage, Report
-from broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
-from broadcasts.ports import RateLimited as RateLimitedResult
-from broadcasts.render import render_bulletin
-from common.clock import FakeClock
-from common.errors import DomainError
-from common.ids import EventID, RoomID
-from storage.db import Database
+from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, RoomInfo
+from linli.broadcasts.model import RenderedMessage, Report
+from linli.broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
+from linli.broadcasts.ports import RateLimited as RateLimitedResult
+from linli.broadcasts.render import render_bulletin
+from linli.common.clock import FakeClock
+from linli.common.errors import DomainError
+from linli.common.ids import EventID, RoomID
+from linli.storage.db import Database
 from tests.unit.broadcasts_world import OFFICER, make_world
 
 BOT = "@linli:hs"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.scheduling import ApschedulerFireTimes
-from broadcasts.model import Schedule, ScheduleKind
+from linli.bot.scheduling import ApschedulerFireTimes
+from linli.broadcasts.model import Schedule, ScheduleKind
 
 
 def test_interval_series_continues_from_any_start_instant() -> None:

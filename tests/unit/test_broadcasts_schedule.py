@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.scheduling import ApschedulerFireTimes, crontab_for_apscheduler
-from broadcasts import schedule as sched
-from broadcasts.commands import parse_add, parse_schedule_words
-from broadcasts.model import Schedule, ScheduleKind, TargetKind
-from common.errors import DomainError
-from common.ids import CompoundId, RoomID, StationId
-from community.model import Compound, Directory, Station
+from linli.bot.scheduling import ApschedulerFireTimes, crontab_for_apscheduler
+from linli.broadcasts import schedule as sched
+from linli.broadcasts.commands import parse_add, parse_schedule_words
+from linli.broadcasts.model import Schedule, ScheduleKind, TargetKind
+from linli.common.errors import DomainError
+from linli.common.ids import CompoundId, RoomID, StationId
+from linli.community.model import Compound, Directory, Station
 
 PACKAGE = Path(__file__).resolve().parents[2] / "broadcasts"
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
@@ -137,7 +137,7 @@ def test_parse_add_refuses_with_clear_errors(
 
 
 def test_every_error_key_has_a_message() -> None:
-    from broadcasts.messages import MESSAGES
+    from linli.broadcasts.messages import MESSAGES
 
     source = "".join(
         p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py")

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from common.clock import SystemClock
-from community.model import Compound
-from questions.settings import QuestionSettings
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from verification.policy import VerificationPolicy
+from linli.bot.cli import main
+from linli.common.clock import SystemClock
+from linli.community.model import Compound
+from linli.questions.settings import QuestionSettings
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.verification.policy import VerificationPolicy
 
 
 @dataclass
@@ -247,7 +247,7 @@ def test_commands_print_no_log_lines(tmp_path: Path) -> None:
     config, _ = write_config(tmp_path)
 
     def linli(*argv: str) -> tuple[int, str, str]:
-        result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *argv],
+        result = subprocess.run([sys.executable, "-m", "linli", "--config", str(config), *argv],
                                 capture_output=True, text=True, timeout=60, check=False,
                                 cwd=Path(__file__).parents[2])
         return result.returncode, result.stdout, result.stderr
@@ -363,8 +363,8 @@ def test_the_console_loads_only_what_a_command_needs(tmp_path: Path) -> None:
 async def test_the_schema_check_knows_a_migrated_database(db: Database, tmp_path: Path) -> None:
     """On SQLite and PostgreSQL: at the newest migrations the CLI skips Alembic; a new (or
     older) database is upgraded as before."""
-    from bot.cli import migration_heads, schema_is_current
-    from storage.db import MIGRATIONS
+    from linli.bot.cli import migration_heads, schema_is_current
+    from linli.storage.db import MIGRATIONS
 
     heads = migration_heads(MIGRATIONS / "versions")
     assert heads and "0001" not in heads

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from common.durations import format_duration, parse_duration
-from common.errors import DomainError
-from common.i18n import COMMON_MESSAGES, Translator, humanize_duration
-from common.ids import parse_user_id
+from linli.common.durations import format_duration, parse_duration
+from linli.common.errors import DomainError
+from linli.common.i18n import COMMON_MESSAGES, Translator, humanize_duration
+from linli.common.ids import parse_user_id
 
 
 @pytest.mark.parametrize(

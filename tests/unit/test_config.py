@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, apply_env, load_config
+from linli.bot.config import ConfigError, apply_env, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,7 +97,7 @@ def test_apply_env_builds_nested_sections() -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "linli", *args], capture_output=True, text=True, cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", **(env or {})}, timeout=60,
     )
 
@@ -134,7 +134,7 @@ def test_every_subcommand_has_help() -> None:
 def test_installed_command_works_outside_the_checkout(tmp_path: Path) -> None:
     """Every package is part of the installed distribution, not only importable from here."""
     result = subprocess.run(
-        [sys.executable, "-c", "import bot.app, bot.cli; bot.cli.build_parser()"],
+        [sys.executable, "-c", "import linli.bot.app, linli.bot.cli as c; c.build_parser()"],
         capture_output=True, text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, timeout=60,
     )
     assert result.returncode == 0, result.stderr[-2000:]

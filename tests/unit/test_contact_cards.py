@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.messages import all_catalogs
-from common.i18n import Translator
-from common.ids import CompoundId, HouseholdId, RoomID, StationId
-from community.model import Compound
-from verification.cards import render_cards, room_address
-from verification.model import CodeIssue, Household
+from linli.bot.messages import all_catalogs
+from linli.common.i18n import Translator
+from linli.common.ids import CompoundId, HouseholdId, RoomID, StationId
+from linli.community.model import Compound
+from linli.verification.cards import render_cards, room_address
+from linli.verification.model import CodeIssue, Household
 
 T = Translator(all_catalogs())
 

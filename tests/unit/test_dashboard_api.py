@@ -13,12 +13,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.features.enrolment import EnrolmentFeature
-from bot.web.app import build_web_app
-from common.clock import FakeClock
-from moderation.tokens import TokenService
-from storage.db import Database
-from storage.repos.moderation import WebTokenRepository
+from linli.bot.features.enrolment import EnrolmentFeature
+from linli.bot.web.app import build_web_app
+from linli.common.clock import FakeClock
+from linli.moderation.tokens import TokenService
+from linli.storage.db import Database
+from linli.storage.repos.moderation import WebTokenRepository
 from tests.unit.dashboard_world import (
     DAVE,
     ERIN,

@@ -13,22 +13,23 @@ from typing import Any
 
 import pytest
 
-from bot.cli import CliContext, CliError, build_parser
-from bot.cli_reports import _wrap_flats
-from bot.config import Config
-from bot.features.enrolment import EnrolmentTracker
-from bot.reporting import (
+from linli.bot.cli import CliContext, CliError, build_parser
+from linli.bot.cli_reports import _wrap_flats
+from linli.bot.config import Config
+from linli.bot.features.enrolment import EnrolmentTracker
+from linli.bot.reporting import (
     buildings_table,
     display_width,
     pending_table,
     terminal_table,
     unenrolled_table,
 )
-from common.clock import FakeClock
-from common.errors import NotFound
-from common.ids import CompoundId
-from community.model import Compound
-from storage.db import Database
+from linli.common.clock import FakeClock
+from linli.common.errors import NotFound
+from linli.common.ids import CompoundId
+from linli.community.model import Compound
+from linli.storage.db import Database
+from linli.verification.model import EnrolmentReport
 from tests.unit.dashboard_world import (
     DAVE,
     ERIN,
@@ -40,7 +41,6 @@ from tests.unit.dashboard_world import (
     make_dash_world,
 )
 from tests.unit.verification_fixtures import KEY
-from verification.model import EnrolmentReport
 
 TOTAL_KEYS = list(MEIYUAN_TOTAL)
 
@@ -270,8 +270,8 @@ def test_display_width_and_wrapping() -> None:
 
 
 def test_the_dashboard_needs_the_web_app_and_the_enrolment_needs_a_data_key() -> None:
-    from bot.config import ConfigError, SecurityConfig, load_config
-    from bot.features.enrolment import protector_from_security
+    from linli.bot.config import ConfigError, SecurityConfig, load_config
+    from linli.bot.features.enrolment import protector_from_security
 
     env = {"LINLI_MATRIX__HOMESERVER": "http://127.0.0.1:9",
            "LINLI_MATRIX__USER_ID": "@linli:hs", "LINLI_MATRIX__ACCESS_TOKEN": "t"}

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from nio import RoomMessageText
 
-from bot.commands.router import Command, Router
-from bot.config import load_config
-from bot.matrix.gateway import MatrixActionError, Unreachable, txn_id_for
-from bot.messages import all_catalogs
-from bot.runtime import (
+from linli.bot.commands.router import Command, Router
+from linli.bot.config import load_config
+from linli.bot.matrix.gateway import MatrixActionError, Unreachable, txn_id_for
+from linli.bot.messages import all_catalogs
+from linli.bot.runtime import (
     MAX_EVENT_ATTEMPTS,
     Bot,
     DirectMessenger,
@@ -27,14 +27,14 @@ from bot.runtime import (
     EventEnv,
     causal_order,
 )
-from common.clock import FakeClock
-from common.events import ChatEvent, MessagePosted
-from common.i18n import Translator
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.botstate import BotStateRepository, DirectRoomRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository  # noqa: F401  (tables)
+from linli.common.clock import FakeClock
+from linli.common.events import ChatEvent, MessagePosted
+from linli.common.i18n import Translator
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.botstate import BotStateRepository, DirectRoomRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.verification import VerificationRepository  # noqa: F401  (tables)
 
 BOT = "@linli:test"
 ROOM = "!meiyuan:test"

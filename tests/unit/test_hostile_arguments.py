@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 
-from bot.commands.router import Arg, ArgKind, Command, CommandContext, Router, Where
-from bot.messages import all_catalogs
-from common.clock import FakeClock
-from common.durations import parse_duration
-from common.errors import DomainError
-from common.events import MessagePosted
-from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID, parse_user_id
-from community.model import AdmissionMode, Compound, Role
-from storage.db import Database
+from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Router, Where
+from linli.bot.messages import all_catalogs
+from linli.common.clock import FakeClock
+from linli.common.durations import parse_duration
+from linli.common.errors import DomainError
+from linli.common.events import MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, UserID, parse_user_id
+from linli.community.model import AdmissionMode, Compound, Role
+from linli.storage.db import Database
 from tests.unit.verification_fixtures import make_world
 
 T = Translator(all_catalogs())
@@ -147,7 +147,7 @@ def test_invalid_user_ids(bad: str) -> None:
 
 
 def test_excerpt_is_short_and_visible() -> None:
-    from common.errors import excerpt
+    from linli.common.errors import excerpt
 
     assert excerpt("5m") == "5m"
     assert excerpt("x" * 6000) == "x" * 40 + "…"

@@ -14,18 +14,18 @@ from typing import Any
 import pytest
 from nio import RoomMessageText
 
-from bot.commands.router import CommandContext, Router
-from bot.features.moderation import ModerationFeature
-from bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
-from bot.matrix.translate import translate
-from bot.messages import all_catalogs
-from common.clock import FakeClock
-from common.events import MessagePosted
-from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID
-from moderation.model import RestrictionKind
-from storage.db import Database
-from storage.repos.audit import AuditRepository
+from linli.bot.commands.router import CommandContext, Router
+from linli.bot.features.moderation import ModerationFeature
+from linli.bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
+from linli.bot.matrix.translate import translate
+from linli.bot.messages import all_catalogs
+from linli.common.clock import FakeClock
+from linli.common.events import MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, UserID
+from linli.moderation.model import RestrictionKind
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
 from tests.unit.moderation_world import BOT, OFFICER, OTHER, RESIDENT, ROOM, World, build_world
 
 T = Translator(all_catalogs())

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bot.features.moderation import ModerationFeature, room_power, split_by_action
-from bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
-from common.i18n import COMMON_MESSAGES, Translator
-from common.ids import EventID, RoomID, UserID
-from moderation.messages import MESSAGES
-from moderation.model import (
+from linli.bot.features.moderation import ModerationFeature, room_power, split_by_action
+from linli.bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
+from linli.common.i18n import COMMON_MESSAGES, Translator
+from linli.common.ids import EventID, RoomID, UserID
+from linli.moderation.messages import MESSAGES
+from linli.moderation.model import (
     Effect,
     Kick,
     ModerationSettings,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from moderation.flood import FloodControl, FloodGuard
-from moderation.model import Report, RoomPower, SetPowerLevel, TellUser
-from storage.db import Database
+from linli.common.clock import FakeClock
+from linli.moderation.flood import FloodControl, FloodGuard
+from linli.moderation.model import Report, RoomPower, SetPowerLevel, TellUser
+from linli.storage.db import Database
 from tests.unit.moderation_world import (
     ADMIN,
     BOT,

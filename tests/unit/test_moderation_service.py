@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from common.i18n import COMMON_MESSAGES, Locale, Translator
-from moderation.messages import MESSAGES
-from moderation.model import (
+from linli.common.clock import FakeClock
+from linli.common.i18n import COMMON_MESSAGES, Locale, Translator
+from linli.moderation.messages import MESSAGES
+from linli.moderation.model import (
     Ban,
     Kick,
     Outcome,
@@ -21,10 +21,10 @@ from moderation.model import (
     TellUser,
     Unban,
 )
-from moderation.service import ModerationService
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.moderation import ModerationRepository
+from linli.moderation.service import ModerationService
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.moderation import ModerationRepository
 from tests.unit.moderation_world import (
     ADMIN,
     BOT,
@@ -352,7 +352,7 @@ def test_moderation_never_imports_the_edge() -> None:
     import ast
     from pathlib import Path
 
-    import moderation
+    from linli import moderation
 
     checked = 0
     for path in Path(moderation.__file__).parent.glob("*.py"):

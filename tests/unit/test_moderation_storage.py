@@ -7,13 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from common.ids import CompoundId, RoomID, UserID
-from moderation.model import RestrictionKind, RoomPower, SetPowerLevel
-from moderation.snapshots import EnrolmentFigures, SnapshotService, local_day
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import ModerationRepository, SnapshotRepository
+from linli.common.clock import FakeClock
+from linli.common.ids import CompoundId, RoomID, UserID
+from linli.moderation.model import RestrictionKind, RoomPower, SetPowerLevel
+from linli.moderation.snapshots import EnrolmentFigures, SnapshotService, local_day
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.moderation import ModerationRepository, SnapshotRepository
 from tests.unit.moderation_world import OFFICER, ROOM, build_world
 
 

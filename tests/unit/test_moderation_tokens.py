@@ -8,18 +8,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import cli_tokens
-from bot.cli import CliContext
-from bot.config import Config
-from common.clock import FakeClock
-from common.errors import DomainError, NotFound, PermissionDenied
-from common.ids import StationId
-from moderation.tokens import PrincipalKind, TokenService, hash_token
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.moderation import WebTokenRepository
-from storage.tables.moderation import WebTokenRow
+from linli.bot import cli_tokens
+from linli.bot.cli import CliContext
+from linli.bot.config import Config
+from linli.common.clock import FakeClock
+from linli.common.errors import DomainError, NotFound, PermissionDenied
+from linli.common.ids import StationId
+from linli.moderation.tokens import PrincipalKind, TokenService, hash_token
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.moderation import WebTokenRepository
+from linli.storage.tables.moderation import WebTokenRow
 
 
 def tokens(db: Database, clock: FakeClock) -> TokenService:
@@ -189,14 +189,14 @@ async def test_tokens_commands_fail_readably(sqlite_db: Database, clock: FakeClo
 
 
 def test_tokens_without_action_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import main
+    from linli.bot.cli import main
 
     assert main(["tokens"]) == 2
     assert "create" in capsys.readouterr().out
 
 
 def test_token_errors_render_through_the_shared_catalogs() -> None:
-    from bot.cli import render_error
+    from linli.bot.cli import render_error
 
     assert render_error(NotFound("error.no_token", id=7)) == "No token with id 7."
     assert "station" in render_error(DomainError("error.token_needs_station"))

@@ -17,17 +17,17 @@ from typing import Any
 
 import pytest
 
-from bot.commands.router import Command, CommandContext, Router, Where
-from bot.features.verification import VerificationFeature
-from bot.matrix.gateway import RoomInfo
-from bot.messages import all_catalogs
-from common.clock import FakeClock
-from common.events import MessagePosted
-from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID
-from community.model import ALL_ROLES, STAFF_ROLES, Directory, Role, StaffGrant
-from storage.db import Database
-from storage.repos.community import CommunityRepository
+from linli.bot.commands.router import Command, CommandContext, Router, Where
+from linli.bot.features.verification import VerificationFeature
+from linli.bot.matrix.gateway import RoomInfo
+from linli.bot.messages import all_catalogs
+from linli.common.clock import FakeClock
+from linli.common.events import MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, UserID
+from linli.community.model import ALL_ROLES, STAFF_ROLES, Directory, Role, StaffGrant
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
 from tests.unit.verification_fixtures import make_world
 
 T = Translator(all_catalogs())
@@ -65,7 +65,7 @@ def refusal_router() -> Router:
 
 def router_ctx(body: str, sender: str, roles: frozenset[Role], replies: list[str], *,
                compound: bool = True, locale: str = "en") -> CommandContext:
-    from community.model import AdmissionMode, Compound, Station
+    from linli.community.model import AdmissionMode, Compound, Station
 
     event = MessagePosted(ROOM if compound else OFFICERS_ROOM, EventID("$e"), UserID(sender),
                           datetime(2026, 1, 1, tzinfo=UTC), body=body)

@@ -7,19 +7,19 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot import cli_questions
-from bot.cli import CliContext
-from bot.config import Config, ConfigError, load_config
-from common.clock import FakeClock
-from common.errors import DomainError, NotFound
-from common.ids import EventID, RoomID, UserID
-from community.model import Role, StaffGrant
-from questions.detect import detect
-from questions.model import MessageIn
-from questions.service import QuestionService
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.bot import cli_questions
+from linli.bot.cli import CliContext
+from linli.bot.config import Config, ConfigError, load_config
+from linli.common.clock import FakeClock
+from linli.common.errors import DomainError, NotFound
+from linli.common.ids import EventID, RoomID, UserID
+from linli.community.model import Role, StaffGrant
+from linli.questions.detect import detect
+from linli.questions.model import MessageIn
+from linli.questions.service import QuestionService
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 
 MATRIX = {"homeserver": "http://127.0.0.1:8008", "user_id": "@linli:hs", "access_token": "t"}
 

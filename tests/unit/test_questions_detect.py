@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from community.model import Role
-from questions.detect import detect, route, topic_of
-from questions.settings import QuestionSettings, Topic
+from linli.community.model import Role
+from linli.questions.detect import detect, route, topic_of
+from linli.questions.settings import QuestionSettings, Topic
 
 S = QuestionSettings()
 

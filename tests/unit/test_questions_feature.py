@@ -10,21 +10,21 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-from bot.features.questions import QuestionsFeature
-from bot.matrix.gateway import MatrixActionError
-from bot.messages import all_catalogs
-from bot.runtime import EventEnv
-from common.clock import FakeClock
-from common.events import MessagePosted, ReactionAdded
-from common.i18n import Translator
-from common.ids import CompoundId, EventID, RoomID, StationId, UserID
-from community.model import Compound, Directory, Role, StaffGrant, Station
-from questions.model import EditMessage, FlagLevel, MessageIn, PostFlag, QuestionState
-from questions.policy import txn_id
-from questions.service import QuestionService
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.bot.features.questions import QuestionsFeature
+from linli.bot.matrix.gateway import MatrixActionError
+from linli.bot.messages import all_catalogs
+from linli.bot.runtime import EventEnv
+from linli.common.clock import FakeClock
+from linli.common.events import MessagePosted, ReactionAdded
+from linli.common.i18n import Translator
+from linli.common.ids import CompoundId, EventID, RoomID, StationId, UserID
+from linli.community.model import Compound, Directory, Role, StaffGrant, Station
+from linli.questions.model import EditMessage, FlagLevel, MessageIn, PostFlag, QuestionState
+from linli.questions.policy import txn_id
+from linli.questions.service import QuestionService
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 from tests.unit.test_questions_repo import _new
 
 ROOM = RoomID("!compound:hs")
@@ -245,7 +245,7 @@ async def test_flag_then_answer_edits_the_flag_with_the_real_service(
 
 
 def _samples(open_: int, flagged: int, escalated: int) -> list[Any]:
-    from bot.web.metrics import Sample
+    from linli.bot.web.metrics import Sample
 
     text = "Open questions whose flag or escalation has been posted"
     return [

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from questions.hours import add_office_time, is_office_time, office_time_between
-from questions.policy import deadlines
-from questions.settings import OfficeHours, QuestionSettings, parse_workdays
+from linli.questions.hours import add_office_time, is_office_time, office_time_between
+from linli.questions.policy import deadlines
+from linli.questions.settings import OfficeHours, QuestionSettings, parse_workdays
 
 SH, BER, NY = "Asia/Shanghai", "Europe/Berlin", "America/New_York"
 DAILY = OfficeHours()  # 08:00-20:00 every day

@@ -13,13 +13,13 @@ import json
 
 import pytest
 
-from common.ids import EventID
-from questions.classifier import Classifier, Head, builtin, corpus_text, features
-from questions.detect import Reason, detect
-from questions.model import EditMessage, FeedbackKind, FlagLevel, MessageIn, QuestionState
-from questions.settings import QuestionSettings
-from questions.training import Example, read_corpus, train
-from storage.repos.questions import QuestionRepository
+from linli.common.ids import EventID
+from linli.questions.classifier import Classifier, Head, builtin, corpus_text, features
+from linli.questions.detect import Reason, detect
+from linli.questions.model import EditMessage, FeedbackKind, FlagLevel, MessageIn, QuestionState
+from linli.questions.settings import QuestionSettings
+from linli.questions.training import Example, read_corpus, train
+from linli.storage.repos.questions import QuestionRepository
 from tests.unit.test_questions_service import (
     ASKER,
     NEIGHBOUR,
@@ -224,7 +224,7 @@ async def test_flag_records_a_miss_and_flags_at_once(mworld: World) -> None:
     assert posted[0].room_id == OFFICERS and "工作人员标记" in posted[0].body
     fb = await feedback(w)
     assert [f.kind for f in fb] == [FeedbackKind.MISS]  # type: ignore[attr-defined]
-    from common.errors import Conflict
+    from linli.common.errors import Conflict
 
     with pytest.raises(Conflict):
         await svc.command_flag(ROOM, OFFICER, target, event_id=EventID("$cmd"))
@@ -232,7 +232,7 @@ async def test_flag_records_a_miss_and_flags_at_once(mworld: World) -> None:
 
 
 async def test_flag_refuses_staff_messages_and_residents(mworld: World) -> None:
-    from common.errors import NotFound, PermissionDenied
+    from linli.common.errors import NotFound, PermissionDenied
 
     w = mworld
     svc = w.service()
@@ -297,7 +297,7 @@ async def test_a_redacted_message_leaves_the_corrections(mworld: World) -> None:
 async def test_retrain_stores_a_model_with_the_corrections(
     sqlite_db: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot import cli_questions
+    from linli.bot import cli_questions
     from tests.unit.test_questions_cli import _context, _parse
 
     w = await make_world(sqlite_db)  # type: ignore[arg-type]
@@ -319,8 +319,8 @@ async def test_try_and_train_commands(
 ) -> None:
     from pathlib import Path
 
-    from bot import cli_questions
-    from bot.cli import CliContext
+    from linli.bot import cli_questions
+    from linli.bot.cli import CliContext
     from tests.unit.test_questions_cli import _parse
 
     ctx = CliContext(config_path=None)

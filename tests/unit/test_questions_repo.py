@@ -6,12 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from common.ids import CompoundId, EventID, RoomID, UserID
-from questions.model import AnswerKind, FlagLevel, FlagStatus, NewQuestion, QuestionState, Rating
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.common.clock import FakeClock
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.questions.model import (
+    AnswerKind,
+    FlagLevel,
+    FlagStatus,
+    NewQuestion,
+    QuestionState,
+    Rating,
+)
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 
 M = timedelta(minutes=1)
 
@@ -150,7 +157,7 @@ async def test_question_tables_match_their_migration(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from storage.tables import Base
+    from linli.storage.tables import Base
 
     def _diff(connection):  # type: ignore[no-untyped-def]
         ctx = MigrationContext.configure(connection, opts={"compare_type": False})

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from common.clock import FakeClock
-from common.errors import Conflict, DomainError, NotFound, PermissionDenied
-from common.i18n import COMMON_MESSAGES, Translator
-from common.ids import EventID, RoomID, UserID
-from community.model import Directory, Role, StaffGrant
-from questions import messages
-from questions.model import (
+from linli.common.clock import FakeClock
+from linli.common.errors import Conflict, DomainError, NotFound, PermissionDenied
+from linli.common.i18n import COMMON_MESSAGES, Translator
+from linli.common.ids import EventID, RoomID, UserID
+from linli.community.model import Directory, Role, StaffGrant
+from linli.questions import messages
+from linli.questions.model import (
     AnswerKind,
     EditMessage,
     FlagLevel,
@@ -26,12 +26,12 @@ from questions.model import (
     QuestionState,
     Rating,
 )
-from questions.policy import txn_id
-from questions.service import QuestionService
-from questions.settings import QuestionSettings
-from storage.db import Database
-from storage.repos.community import CommunityRepository
-from storage.repos.questions import QuestionRepository
+from linli.questions.policy import txn_id
+from linli.questions.service import QuestionService
+from linli.questions.settings import QuestionSettings
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 
 ROOM = RoomID("!meiyuan:hs")
 OFFICERS = RoomID("!officers:hs")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.ids import CompoundId, EventID, RoomID, UserID
-from questions.model import Question, QuestionState, Rating
-from questions.stats import (
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.questions.model import Question, QuestionState, Rating
+from linli.questions.stats import (
     by_compound,
     by_staff,
     by_week,

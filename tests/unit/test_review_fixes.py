@@ -8,11 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.features.verification import _safe_to_echo
-from bot.runtime import Bot
-from common.errors import DomainError
-from common.events import Membership, MembershipChanged, MessagePosted, ReactionAdded, Redacted
-from common.ids import EventID, RoomID, UserID
+from linli.bot.features.verification import _safe_to_echo
+from linli.bot.runtime import Bot
+from linli.common.errors import DomainError
+from linli.common.events import (
+    Membership,
+    MembershipChanged,
+    MessagePosted,
+    ReactionAdded,
+    Redacted,
+)
+from linli.common.ids import EventID, RoomID, UserID
 
 BOT = UserID("@linli:hs")
 AT = datetime(2026, 3, 2, tzinfo=UTC)

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.commands.router import Arg, ArgKind, Command, CommandContext, Router, Where
-from bot.messages import all_catalogs
-from common.errors import DomainError
-from common.events import MessagePosted
-from common.i18n import Translator
-from common.ids import EventID, RoomID, UserID
-from community.model import ALL_ROLES, AdmissionMode, Compound, Role
+from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Router, Where
+from linli.bot.messages import all_catalogs
+from linli.common.errors import DomainError
+from linli.common.events import MessagePosted
+from linli.common.i18n import Translator
+from linli.common.ids import EventID, RoomID, UserID
+from linli.community.model import ALL_ROLES, AdmissionMode, Compound, Role
 
 T = Translator(all_catalogs())
 COMPOUND = Compound(id=1, slug="meiyuan", name="梅园", station_id=1, room_id=RoomID("!r:hs"),  # type: ignore[arg-type]

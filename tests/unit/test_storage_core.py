@@ -6,20 +6,20 @@ from datetime import timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from common.errors import Conflict, NotFound
-from common.ids import UserID
-from community.model import AdmissionMode, Role, StaffGrant
-from storage.db import Database, current_revisions
-from storage.repos.audit import AuditEntry, AuditRepository
-from storage.repos.botstate import BotStateRepository
-from storage.repos.community import CommunityRepository
+from linli.common.clock import FakeClock
+from linli.common.errors import Conflict, NotFound
+from linli.common.ids import UserID
+from linli.community.model import AdmissionMode, Role, StaffGrant
+from linli.storage.db import Database, current_revisions
+from linli.storage.repos.audit import AuditEntry, AuditRepository
+from linli.storage.repos.botstate import BotStateRepository
+from linli.storage.repos.community import CommunityRepository
 
 
 async def test_migrations_reach_every_head(db: Database) -> None:
     from alembic.script import ScriptDirectory
 
-    from storage.db import alembic_config
+    from linli.storage.db import alembic_config
 
     heads = set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
     assert await current_revisions(db.engine) == heads
@@ -95,7 +95,7 @@ async def test_migrations_match_the_models(db: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from storage.tables import Base
+    from linli.storage.tables import Base
 
     def _diff(connection):  # type: ignore[no-untyped-def]
         ctx = MigrationContext.configure(connection, opts={"compare_type": False})

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from nio import Event
 
-from bot.matrix.translate import translate
-from common.events import MessageEdited, MessagePosted
+from linli.bot.matrix.translate import translate
+from linli.common.events import MessageEdited, MessagePosted
 
 ROOM = "!r:hs"
 

@@ -8,13 +8,13 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.matrix.gateway import effect_cause, txn_id_for
-from common.clock import FakeClock
-from common.errors import Conflict
-from storage.db import Database
-from storage.repos.botstate import BotStateRepository
-from storage.repos.community import CommunityRepository
-from storage.tables.core import StationRow
+from linli.bot.matrix.gateway import effect_cause, txn_id_for
+from linli.common.clock import FakeClock
+from linli.common.errors import Conflict
+from linli.storage.db import Database
+from linli.storage.repos.botstate import BotStateRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.tables.core import StationRow
 
 
 async def _slugs(db: Database) -> list[str]:

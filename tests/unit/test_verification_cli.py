@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import CliContext
-from bot.cli_verification import (
+from linli.bot.cli import CliContext
+from linli.bot.cli_verification import (
     cards,
     codes_issue,
     enrolment,
@@ -22,19 +22,19 @@ from bot.cli_verification import (
     keys_rotate,
     policy_from_config,
 )
-from bot.config import Config
-from common.clock import FakeClock
-from common.crypto import DataProtector, generate_key
-from common.ids import UserID
-from community.model import Role, StaffGrant
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository
+from linli.bot.config import Config
+from linli.common.clock import FakeClock
+from linli.common.crypto import DataProtector, generate_key
+from linli.common.ids import UserID
+from linli.community.model import Role, StaffGrant
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.model import AttemptOutcome
+from linli.verification.policy import VerificationPolicy
+from linli.verification.service import VerificationService
 from tests.unit.verification_fixtures import PLAINTEXTS, REGISTRY_CSV
-from verification.model import AttemptOutcome
-from verification.policy import VerificationPolicy
-from verification.service import VerificationService
 
 
 def make_ctx(db_path: Path, clock: FakeClock, key: str, previous: list[str] | None = None
@@ -78,7 +78,7 @@ async def setup_compound(db_path: Path, clock: FakeClock) -> None:
 
 
 def test_policy_from_config_matches_the_defaults() -> None:
-    from bot.config import VerificationConfig
+    from linli.bot.config import VerificationConfig
 
     assert policy_from_config(VerificationConfig()) == VerificationPolicy()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.crypto import DataKeyError, DataProtector, DecryptError, generate_key, parse_key
+from linli.common.crypto import DataKeyError, DataProtector, DecryptError, generate_key, parse_key
 
 A = b"a" * 32
 B = b"b" * 32

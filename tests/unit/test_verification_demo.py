@@ -7,17 +7,17 @@ import json
 import stat
 from pathlib import Path
 
-from bot.config import Config
-from bot.demo import DEMO_CODE_FILE, _demo_household_lines, _provision
-from bot.features.enrolment import protector_from_security
-from common.clock import FakeClock, SystemClock
-from common.ids import UserID
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository
-from verification.model import AttemptOutcome
-from verification.service import VerificationService
+from linli.bot.config import Config
+from linli.bot.demo import DEMO_CODE_FILE, _demo_household_lines, _provision
+from linli.bot.features.enrolment import protector_from_security
+from linli.common.clock import FakeClock, SystemClock
+from linli.common.ids import UserID
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.model import AttemptOutcome
+from linli.verification.service import VerificationService
 
 
 def _config(tmp_path: Path) -> Config:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from common.clock import FakeClock
-from common.ids import UserID
-from storage.db import Database
-from storage.repos.community import CommunityRepository
+from linli.common.clock import FakeClock
+from linli.common.ids import UserID
+from linli.storage.db import Database
+from linli.storage.repos.community import CommunityRepository
+from linli.verification.model import MemberState
 from tests.unit.verification_fixtures import make_world, with_registry
-from verification.model import MemberState
 
 ALICE = UserID("@alice:hs")
 BOB = UserID("@bob:hs")

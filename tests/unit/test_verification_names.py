@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from common.errors import DomainError
-from verification.codes import (
+from linli.common.errors import DomainError
+from linli.verification.codes import (
     ALPHABET,
     BITS,
     format_code,
@@ -16,7 +16,7 @@ from verification.codes import (
     parse_code,
     split_reply,
 )
-from verification.names import (
+from linli.verification.names import (
     FlatRef,
     mask_name,
     mask_phone,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.errors import DomainError
-from verification.policy import (
+from linli.common.errors import DomainError
+from linli.verification.policy import (
     VerificationPolicy,
     cap_reached,
     next_action_at,
@@ -88,7 +88,7 @@ def test_domain_package_imports_no_edge_libraries() -> None:
     import ast
     from pathlib import Path
 
-    import verification
+    from linli import verification
 
     for path in Path(verification.__file__).parent.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -107,9 +107,9 @@ def test_every_message_key_the_package_uses_exists_in_both_languages() -> None:
     import re
     from pathlib import Path
 
-    import verification
-    from common.i18n import COMMON_MESSAGES, Translator
-    from verification.messages import MESSAGES
+    from linli import verification
+    from linli.common.i18n import COMMON_MESSAGES, Translator
+    from linli.verification.messages import MESSAGES
 
     translator = Translator([COMMON_MESSAGES, MESSAGES])
     assert translator.problems() == []

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from common.clock import FakeClock
-from common.errors import Conflict, NotFound
-from common.ids import UserID
-from storage.db import Database
+from linli.common.clock import FakeClock
+from linli.common.errors import Conflict, NotFound
+from linli.common.ids import UserID
+from linli.storage.db import Database
+from linli.verification.model import AttemptOutcome, EffectKind, MemberState
+from linli.verification.policy import VerificationPolicy
+from linli.verification.service import VerificationService
 from tests.unit.verification_fixtures import make_world, with_registry
-from verification.model import AttemptOutcome, EffectKind, MemberState
-from verification.policy import VerificationPolicy
-from verification.service import VerificationService
 
 H = timedelta(hours=1)
 ALICE = UserID("@alice:hs")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.clock import FakeClock
-from common.crypto import DataProtector
-from community.model import Compound
-from storage.db import Database
-from storage.repos.audit import AuditRepository
-from storage.repos.community import CommunityRepository
-from storage.repos.verification import VerificationRepository
-from verification.policy import VerificationPolicy
-from verification.registry import RegistryService
-from verification.service import VerificationService
+from linli.common.clock import FakeClock
+from linli.common.crypto import DataProtector
+from linli.community.model import Compound
+from linli.storage.db import Database
+from linli.storage.repos.audit import AuditRepository
+from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.verification import VerificationRepository
+from linli.verification.policy import VerificationPolicy
+from linli.verification.registry import RegistryService
+from linli.verification.service import VerificationService
 
 KEY = b"k" * 32
 OLD_KEY = b"o" * 32

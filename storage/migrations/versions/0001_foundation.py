@@ -6,7 +6,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from linli.storage.types import UTCDateTime
 
 revision = "0001"
 down_revision = None

@@ -6,7 +6,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from linli.storage.types import UTCDateTime
 
 revision = "0005"
 down_revision = "0001"

@@ -7,7 +7,7 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from storage.types import UTCDateTime
+from linli.storage.types import UTCDateTime
 
 revision = "0007"
 down_revision = "0001"

@@ -1,7 +1,0 @@
-"""``python -m bot`` is the same as the ``linli`` command."""
-
-import sys
-
-from bot.cli import main
-
-sys.exit(main())
