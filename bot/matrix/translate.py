@@ -30,6 +30,7 @@ from linli.common.events import (
 from linli.common.ids import EventID, RoomID, UserID
 
 _MATRIX_TO_USER = re.compile(r"https://matrix\.to/#/(@[^\"'<>\s?/]+)")
+_MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.S | re.I)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -57,21 +58,19 @@ def _membership(value: str | None) -> Membership | None:
 
 
 def _mentions(content: dict[str, Any]) -> tuple[frozenset[UserID], bool]:
-    users: set[UserID] = set()
-    room = False
+    """Who a message mentions. ``m.mentions``, when present, is the complete list (the spec's
+    intentional mentions); only a client that sends none has its pills read from the HTML, and
+    never from the quoted ``<mx-reply>`` block of a rich reply (it quotes someone else)."""
     m = content.get("m.mentions")
     if isinstance(m, dict):
         ids = m.get("user_ids")
-        if isinstance(ids, list):
-            users.update(UserID(u) for u in ids if isinstance(u, str))
-        room = m.get("room") is True
+        users = {UserID(u) for u in ids if isinstance(u, str)} if isinstance(ids, list) else set()
+        return frozenset(users), m.get("room") is True
     html = content.get("formatted_body")
-    if isinstance(html, str):
-        users.update(
-            UserID(u)
-            for u in _MATRIX_TO_USER.findall(html.replace("%40", "@").replace("%3A", ":"))
-        )
-    return frozenset(users), room
+    if not isinstance(html, str):
+        return frozenset(), False
+    own = _MX_REPLY.sub("", html).replace("%40", "@").replace("%3A", ":")
+    return frozenset(UserID(u) for u in _MATRIX_TO_USER.findall(own)), False
 
 
 def _strip_reply_fallback(body: str) -> str:
