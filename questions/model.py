@@ -133,7 +133,7 @@ class Question:
 
     @property
     def link(self) -> str:
-        return matrix_to(self.room_id, self.event_id)
+        return matrix_to(self.room_id, self.event_id, via=[self.asker.rpartition(":")[2]])
 
     def flag(self, level: FlagLevel) -> Flag | None:
         return next((f for f in self.flags if f.level is level), None)
@@ -149,10 +149,17 @@ class Question:
         return max(0.0, (self.closed_at - self.asked_at).total_seconds())
 
 
-def matrix_to(room_id: str, event_id: str) -> str:
-    """A permalink to one event: https://matrix.to/#/<room_id>/<event_id>."""
+def matrix_to(room_id: str, event_id: str, via: Sequence[str] = ()) -> str:
+    """A permalink to one event: https://matrix.to/#/<room_id>/<event_id>?via=<server>.
+
+    ``via`` names servers in the room to join through: a room id of version 12 names none, and
+    an officer on another server or not yet in the room could not open the link without it.
+    A question links through its asker's server (the asker is in the room)."""
     safe = "!$:@.-_~+=/"
-    return f"https://matrix.to/#/{quote(room_id, safe=safe)}/{quote(event_id, safe=safe)}"
+    link = f"https://matrix.to/#/{quote(room_id, safe=safe)}/{quote(event_id, safe=safe)}"
+    servers = [s for s in dict.fromkeys(via) if s]
+    return link + ("?" + "&".join(f"via={quote(s, safe=':.-')}" for s in servers)
+                   if servers else "")
 
 
 # ---- what the edge passes in ----------------------------------------------------------------

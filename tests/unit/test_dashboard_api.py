@@ -271,7 +271,7 @@ async def test_questions_open_and_response_times(
     assert body["open_total"] == 2
     assert [(q["compound"], q["topic"], q["flagged"], q["waiting"]) for q in body["open"]] == [
         ("梅园小区", "household", "flag", 3000.0), ("桃园小区", "noise", None, 600.0)]
-    assert body["open"][0]["link"] == "https://matrix.to/#/!room:hs/$q1"
+    assert body["open"][0]["link"] == "https://matrix.to/#/!room:hs/$q1?via=hs"
     assert "text" not in body["open"][0] and "asker" not in body["open"][0]
     assert (body["total"]["asked"], body["total"]["answered"], body["total"]["median"]) == (
         3, 1, 600.0)
