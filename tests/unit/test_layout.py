@@ -68,3 +68,30 @@ def test_the_parts_are_imported_by_their_one_namespace() -> None:
             offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {m}" for m in modules
                           if m.split(".")[0] in PARTS]
     assert offenders == []
+
+
+MODULE_BY_NAME = {"files", "import_module", "__import__", "getLogger", "find_spec"}
+
+
+def test_modules_named_in_strings_go_through_the_namespace_too() -> None:
+    """``resources.files("questions")`` works from the checkout and fails once installed."""
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if {".venv", "build"} & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            is_modules_get = (isinstance(func, ast.Attribute) and func.attr == "get"
+                              and isinstance(func.value, ast.Attribute)
+                              and func.value.attr == "modules")
+            if name not in MODULE_BY_NAME and not is_modules_get:
+                continue
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {arg.value}" for arg in node.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                and arg.value.split(".")[0] in PARTS
+            ]
+    assert offenders == []
