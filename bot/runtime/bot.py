@@ -67,7 +67,7 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
         self._tasks: list[asyncio.Task[Any]] = []
         self.metric_sources: list[Any] = []
         self._last_prune: datetime | None = None
-        self._due_lock = asyncio.Lock()
+        self._tick_locks: dict[int, asyncio.Lock] = {}  # per feature: one tick at a time
         self.fatal: BaseException | None = None
         self._attempts: dict[str, int] = {}  # event id -> failed attempts (passing failures)
         self._unplaced: set[str] = set()  # rooms logged once as having no home
@@ -123,8 +123,8 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
             await feature.start()
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="linli-sync"),
-            asyncio.create_task(self._tick_loop(), name="linli-tick"),
             asyncio.create_task(self._refresh_loop(), name="linli-directory"),
+            *self._periodic_tasks(),
         ]
 
     async def stop(self, grace: float = 15.0) -> None:

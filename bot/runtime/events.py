@@ -1,13 +1,12 @@
-"""The event path: a sync batch in the order things happened, and each event handled in one
-unit of work (decisions, effects and the done-mark together), with retries of passing
-failures and a bound on attempts."""
+"""The event path: a sync batch in the order things happened, rooms handled concurrently
+(``lanes``), and each event handled in one unit of work (decisions, effects and the done-mark
+together), with retries of passing failures and a bound on attempts."""
 
 from __future__ import annotations
 
-import heapq
+import asyncio
 import logging
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from nio import (
@@ -24,6 +23,7 @@ from linli.bot.matrix.translate import translate
 from linli.bot.runtime.direct import DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder, EventEnv, Feature
 from linli.bot.runtime.failures import describe as _describe
+from linli.bot.runtime.lanes import causal_order, plan, run
 from linli.bot.runtime.sync import SYNC_TOKEN, SyncStats
 from linli.common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
 from linli.common.i18n import Translator
@@ -51,11 +51,16 @@ class EventPath:
     router: Router
     state: BotStateRepository
     stats: SyncStats
+    stop_event: asyncio.Event
     translator: Translator
     _attempts: dict[str, int]
     _unplaced: set[str]
 
     async def process(self, response: SyncResponse, since: str | None) -> None:
+        """Handle one sync response: invitations, leaves, the directory, then the batch's
+        events, rooms concurrently (see ``lanes``), and only when every event is done the
+        sync token. A failure is raised (after the events in flight finish) and the batch is
+        fetched again from the stored token; done events are skipped then."""
         await self._refresh_directory()
         await self._handle_invites(response)
         self._handle_leaves(response)
@@ -71,12 +76,17 @@ class EventPath:
         done = await self.state.done_events(
             i for i in (getattr(e, "event_id", None) for _, e in batch) if i
         )
+        todo: list[tuple[str, Any]] = []
         for room_id, event in batch:
             event_id = getattr(event, "event_id", None)
             if not event_id or event_id in done:
                 continue
             done.add(event_id)  # a gap fill may repeat an event
-            await self.handle(room_id, event)
+            todo.append((room_id, event))
+        lanes = plan(todo, self.gateway.user_id, self.config.bot.command_prefix)
+        if not await run(lanes, self.handle, self.config.bot.concurrent_rooms,
+                         self.stop_event.is_set):
+            return  # asked to stop: the rest is handled after the restart, from this token
         await self.state.set(SYNC_TOKEN, response.next_batch)
 
     async def handle(self, room_id: str, nio_event: Any) -> None:
@@ -239,27 +249,3 @@ class EventPath:
             compound=env.compound, station=env.station, translator=self.translator,
             reply_fn=reply,
         )
-
-
-def causal_order(rooms: Sequence[tuple[str, Sequence[Any]]]) -> list[tuple[str, Any]]:
-    """The events of a sync batch in the order they happened across rooms (by server
-    timestamp), each room's own events in their order. A resident's join in the compound room
-    comes before their code in the direct room even when the sync response lists the direct
-    room first: that matters when a batch is handled again after a kill."""
-    heap = [(_timestamp(events[0]), i, 0) for i, (_, events) in enumerate(rooms) if events]
-    heapq.heapify(heap)
-    ordered: list[tuple[str, Any]] = []
-    while heap:
-        _, i, j = heapq.heappop(heap)
-        room_id, events = rooms[i]
-        ordered.append((room_id, events[j]))
-        if j + 1 < len(events):
-            heapq.heappush(heap, (_timestamp(events[j + 1]), i, j + 1))
-    return ordered
-
-
-def _timestamp(event: Any) -> int:
-    ts = getattr(event, "server_timestamp", None)
-    if not isinstance(ts, int):
-        ts = (getattr(event, "source", None) or {}).get("origin_server_ts")
-    return ts if isinstance(ts, int) else 0

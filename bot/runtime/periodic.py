@@ -1,5 +1,5 @@
-"""Periodic work: each feature's time-dependent work (reminders, removals, deadlines,
-schedules, unmutes, figures) and the pruning of old done-marks."""
+"""Periodic work, each in a task of its own: each feature's time-dependent work (reminders,
+removals, deadlines, schedules, unmutes, figures) and the pruning of old done-marks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
@@ -22,7 +25,10 @@ log = logging.getLogger(__name__)
 
 
 class PeriodicWork:
-    """The tick loop and ``run_due``."""
+    """Each feature's periodic work in a task of its own (``linli-tick-<feature>``), so a
+    long bulletin fan-out delays neither reminders nor question deadlines; ``run_due`` runs
+    them all at once (tests call it after moving a FakeClock). A feature's work never runs
+    twice at the same time: the loop and ``run_due`` take turns on the feature's lock."""
 
     # Set up by ``Bot.__init__``; shared by the parts of the runtime.
     clock: Clock
@@ -31,35 +37,46 @@ class PeriodicWork:
     features: list[Feature]
     state: BotStateRepository
     stop_event: asyncio.Event
-    _due_lock: asyncio.Lock
+    _tick_locks: dict[int, asyncio.Lock]
     _last_prune: datetime | None
 
-    async def _tick_loop(self) -> None:
+    def _periodic_tasks(self) -> list[asyncio.Task[Any]]:
+        tasks = [asyncio.create_task(self._every_tick(self._prune), name="linli-prune")]
+        for feature in self.features:
+            tasks.append(asyncio.create_task(
+                self._every_tick(partial(self._tick, feature)), name=f"linli-tick-{feature.name}"
+            ))
+        return tasks
+
+    async def _every_tick(self, work: Callable[[], Awaitable[None]]) -> None:
         interval = self.config.bot.tick_interval.total_seconds()
         while not self.stop_event.is_set():
-            await self.run_due()
+            await work()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
 
     async def run_due(self) -> None:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,
-        schedules) as of the clock's ``now``. Tests call this after moving a FakeClock."""
-        async with self._due_lock:  # the tick loop and a caller never overlap
-            await self._run_due()
-
-    async def _run_due(self) -> None:
-        now = self.clock.now()
-        await self._prune_handled_events(now)
+        schedules) as of the clock's ``now``, one feature after another."""
+        await self._prune()
         for feature in self.features:
+            await self._tick(feature)
+
+    async def _prune(self) -> None:
+        await self._prune_handled_events(self.clock.now())
+
+    async def _tick(self, feature: Feature) -> None:
+        lock = self._tick_locks.setdefault(id(feature), asyncio.Lock())
+        async with lock:  # the feature's loop and a caller of run_due never overlap
             started = time.monotonic()
             try:
                 if getattr(feature, "durable_tick", False):
                     # What the work claims and what it carries out commit together: a crash
                     # or a passing failure leaves it all to the next tick.
                     async with self.db.unit_of_work():
-                        await feature.tick(now)
+                        await feature.tick(self.clock.now())
                 else:
-                    await feature.tick(now)
+                    await feature.tick(self.clock.now())
             except Exception as exc:
                 if is_transient(exc):
                     log.warning("periodic work of %s paused by a passing failure (%s); "

@@ -79,6 +79,14 @@ class SyncLoop:
         log.info("logged in as %s (device %s)", self.gateway.user_id, device)
 
     def sync_filter(self, initial: bool) -> dict[str, Any]:
+        """What the bot asks each sync for: rooms' timelines and state, nothing else.
+
+        Room members are lazy-loaded: a room's state carries only the memberships of the
+        timeline's senders, never the whole member list (300,000 members of a district would
+        otherwise come with every initial sync). Nothing needs that list: joins, leaves,
+        kicks and bans are membership events in the timeline (and in a gap filled from
+        ``/messages``), handled as events; a room's members, when a feature needs them
+        (adopting a room), are read from ``/joined_members``."""
         return {
             "presence": {"not_types": ["*"]},
             "account_data": {"not_types": ["*"]},
