@@ -88,9 +88,10 @@ class UnitOfWork:
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("linli_unit_of_work", default=None)
 
-WRITER_WAIT_SECONDS = 300.0
+WRITER_WAIT_SECONDS = 60.0
 """How long a writer of this process waits for the others (SQLite): past that it gives up
-with a passing failure (TimeoutError), which retries the work, rather than wait forever."""
+with a passing failure (TimeoutError), so its work is tried again later, rather than wait
+forever. The longest legitimate holder is a periodic unit (100 members' reminders)."""
 
 
 class _Writer:

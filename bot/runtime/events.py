@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from nio import (
     MessageDirection,
@@ -55,6 +56,14 @@ class EventPath:
     translator: Translator
     _attempts: dict[str, int]
     _unplaced: set[str]
+
+    if TYPE_CHECKING:  # provided by the other parts of ``Bot``
+        async def _refresh_directory(self, force: bool = False) -> bool: ...
+        async def _handle_invites(self, response: SyncResponse) -> None: ...
+        def _handle_leaves(self, response: SyncResponse) -> None: ...
+        def _note_joined(self, response: SyncResponse) -> None: ...
+        async def _note_direct_room(self, room_id: str, events: Sequence[Any]) -> None: ...
+        async def _read_direct_marker(self, room_id: str) -> None: ...
 
     async def process(self, response: SyncResponse, since: str | None) -> None:
         """Handle one sync response: invitations, leaves, the directory, then the batch's

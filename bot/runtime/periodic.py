@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
@@ -39,6 +39,9 @@ class PeriodicWork:
     stop_event: asyncio.Event
     _tick_locks: dict[int, asyncio.Lock]
     _last_prune: datetime | None
+
+    if TYPE_CHECKING:  # provided by the other parts of ``Bot``
+        def _time(self, name: str, started: float) -> None: ...
 
     def _periodic_tasks(self) -> list[asyncio.Task[Any]]:
         tasks = [asyncio.create_task(self._every_tick(self._prune), name="linli-prune")]

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nio import (
     LocalProtocolError,
@@ -67,6 +67,12 @@ class SyncLoop:
     fatal: BaseException | None
     _tasks: list[asyncio.Task[Any]]
     _unplaced: set[str]
+
+    if TYPE_CHECKING:  # provided by the other parts of ``Bot``
+        async def process(self, response: SyncResponse, since: str | None) -> None: ...
+        async def _handle_invites(self, response: SyncResponse) -> None: ...
+        def _note_joined(self, response: SyncResponse) -> None: ...
+        async def ensure_joined(self) -> None: ...
 
     async def login(self) -> None:
         device, token = await self.gateway.login(
