@@ -133,7 +133,10 @@ def health_check(bot: Bot, db: Database, max_lag: float) -> Any:
 async def build_app(config: Config, clock: Clock | None = None) -> App:
     """Wire everything; nothing connects to Matrix until ``App.bot.start()``."""
     clock = clock or SystemClock()
-    db = Database(config.database.url, echo=config.database.echo)
+    # On PostgreSQL one connection per unit of work running at once, plus periodic work,
+    # bulletin sends and the web app.
+    db = Database(config.database.url, echo=config.database.echo,
+                  pool_size=config.bot.concurrent_rooms + 10)
     await db.upgrade()
     translator = Translator(all_catalogs())
     gateway = MatrixGateway(config.matrix)

@@ -166,6 +166,9 @@ class BotConfig(_Section):
     default_timezone: str = "Asia/Shanghai"
     directory_refresh: Duration = timedelta(seconds=5)
     tick_interval: Duration = timedelta(seconds=15)
+    # Rooms whose events are handled at the same time; each room's (and each direct chat's)
+    # events stay in order. On SQLite units of work still take turns on the write lock.
+    concurrent_rooms: int = Field(default=16, ge=1, le=256)
 
     @field_validator("default_locale")
     @classmethod

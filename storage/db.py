@@ -50,7 +50,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
+    """The engine for ``url``; on PostgreSQL ``pool_size`` connections are kept (as many again
+    may be opened for a burst), enough for the units of work the bot runs at once."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -58,7 +60,10 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
         raise DatabaseError(f"database.url is not a valid database URL: {exc}") from exc
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, pool_pre_ping=True)
+    pool: dict[str, Any] = {}
+    if pool_size is not None and parsed.get_backend_name() == "postgresql":
+        pool = {"pool_size": pool_size, "max_overflow": pool_size}
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=True, **pool)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
@@ -83,14 +88,61 @@ class UnitOfWork:
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("linli_unit_of_work", default=None)
 
+WRITER_WAIT_SECONDS = 60.0
+"""How long a writer of this process waits for the others (SQLite): past that it gives up
+with a passing failure (TimeoutError), so its work is tried again later, rather than wait
+forever. The longest legitimate holder is a periodic unit (100 members' reminders)."""
+
+
+class _Writer:
+    """SQLite has one writer at a time. Writers of this process queue here, in order, before
+    they ask SQLite for its lock: waiting here costs no busy timeout, so units of work handled
+    concurrently never fail with "database is locked" because of one another (the busy
+    timeout is left for other processes, such as the CLI). A task that holds the turn and
+    opens a nested transaction keeps it (re-entrant per task)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        async with asyncio.timeout(WRITER_WAIT_SECONDS):
+            await self._lock.acquire()
+        self._owner, self._depth = task, 1
+        try:
+            yield
+        finally:
+            self._owner, self._depth = None, 0
+            self._lock.release()
+
 
 class Database:
     """The engine plus a session factory; one session per event, command, job or request."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, pool_size: int | None = None) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = _Writer()
+
+    @asynccontextmanager
+    async def _write_turn(self) -> AsyncIterator[None]:
+        """On SQLite, this process's turn to write (see ``_Writer``); nothing elsewhere."""
+        if self.dialect != "sqlite":
+            yield
+            return
+        async with self._writer.turn():
+            yield
 
     @property
     def dialect(self) -> str:
@@ -124,7 +176,7 @@ class Database:
             async with unit.session.begin_nested():
                 yield unit.session
             return
-        async with self.sessions() as session, session.begin():
+        async with self._write_turn(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -133,13 +185,16 @@ class Database:
 
         On SQLite the unit takes the write lock at once (``BEGIN IMMEDIATE``): savepoints
         then nest inside it, and no other writer can slip in between its reads and writes.
-        On PostgreSQL a lock wait inside a unit gives up after 10 s (a passing failure).
+        Units of one process take turns before that (see ``_Writer``), so on SQLite units run
+        one at a time, each holding the lock across its effects on the homeserver.
+        On PostgreSQL units run side by side; a lock wait inside a unit gives up after 10 s
+        (a passing failure).
         """
         outer = self.current_unit()
         if outer is not None:
             yield outer
             return
-        async with self.sessions() as session, session.begin():
+        async with self._write_turn(), self.sessions() as session, session.begin():
             if self.dialect == "sqlite":
                 await session.execute(text("BEGIN IMMEDIATE"))
             elif self.dialect == "postgresql":

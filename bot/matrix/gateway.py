@@ -29,6 +29,7 @@ from nio import (
     WhoamiResponse,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from linli.bot.config import MatrixConfig
 from linli.common.ids import EventID, RoomID, UserID
@@ -62,12 +63,13 @@ class MatrixActionError(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a failure may go away by itself (homeserver or database unreachable, a 5xx,
-    rate limits): the work that met it is rolled back and tried again, never dropped."""
+    rate limits, every database connection busy): the work that met it is rolled back and
+    tried again, never dropped."""
     if isinstance(exc, MatrixActionError):
         return exc.errcode in (None, "M_LIMIT_EXCEEDED", "M_UNKNOWN")
     if isinstance(exc, IntegrityError):
         return False
-    return isinstance(exc, (DBAPIError, OSError, TimeoutError, ClientError))
+    return isinstance(exc, (DBAPIError, OSError, TimeoutError, ClientError, PoolTimeout))
 
 
 @dataclass

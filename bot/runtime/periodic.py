@@ -1,0 +1,103 @@
+"""Periodic work, each in a task of its own: each feature's time-dependent work (reminders,
+removals, deadlines, schedules, unmutes, figures) and the pruning of old done-marks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from linli.bot.config import Config
+from linli.bot.errors import new_ref
+from linli.bot.matrix.gateway import is_transient
+from linli.bot.runtime.env import Feature
+from linli.bot.runtime.failures import describe as _describe
+from linli.common.clock import Clock
+from linli.storage.db import Database
+from linli.storage.repos.botstate import BotStateRepository
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicWork:
+    """Each feature's periodic work in a task of its own (``linli-tick-<feature>``), so a
+    long bulletin fan-out delays neither reminders nor question deadlines; ``run_due`` runs
+    them all at once (tests call it after moving a FakeClock). A feature's work never runs
+    twice at the same time: the loop and ``run_due`` take turns on the feature's lock."""
+
+    # Set up by ``Bot.__init__``; shared by the parts of the runtime.
+    clock: Clock
+    config: Config
+    db: Database
+    features: list[Feature]
+    state: BotStateRepository
+    stop_event: asyncio.Event
+    _tick_locks: dict[int, asyncio.Lock]
+    _last_prune: datetime | None
+
+    if TYPE_CHECKING:  # provided by the other parts of ``Bot``
+        def _time(self, name: str, started: float) -> None: ...
+
+    def _periodic_tasks(self) -> list[asyncio.Task[Any]]:
+        tasks = [asyncio.create_task(self._every_tick(self._prune), name="linli-prune")]
+        for feature in self.features:
+            tasks.append(asyncio.create_task(
+                self._every_tick(partial(self._tick, feature)), name=f"linli-tick-{feature.name}"
+            ))
+        return tasks
+
+    async def _every_tick(self, work: Callable[[], Awaitable[None]]) -> None:
+        interval = self.config.bot.tick_interval.total_seconds()
+        while not self.stop_event.is_set():
+            await work()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
+
+    async def run_due(self) -> None:
+        """Give each feature the chance to do its time-dependent work (reminders, deadlines,
+        schedules) as of the clock's ``now``, one feature after another."""
+        await self._prune()
+        for feature in self.features:
+            await self._tick(feature)
+
+    async def _prune(self) -> None:
+        await self._prune_handled_events(self.clock.now())
+
+    async def _tick(self, feature: Feature) -> None:
+        lock = self._tick_locks.setdefault(id(feature), asyncio.Lock())
+        async with lock:  # the feature's loop and a caller of run_due never overlap
+            started = time.monotonic()
+            try:
+                if getattr(feature, "durable_tick", False):
+                    # What the work claims and what it carries out commit together: a crash
+                    # or a passing failure leaves it all to the next tick.
+                    async with self.db.unit_of_work():
+                        await feature.tick(self.clock.now())
+                else:
+                    await feature.tick(self.clock.now())
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning("periodic work of %s paused by a passing failure (%s); "
+                                "trying again on the next tick", feature.name, _describe(exc))
+                else:
+                    log.exception("periodic work of %s failed (ref: %s)", feature.name,
+                                  new_ref())
+            finally:
+                self._time(f"tick:{feature.name}", started)
+
+    async def _prune_handled_events(self, now: datetime) -> None:
+        """Once a day, forget handled event ids older than a week: the sync token already
+        keeps older events from coming back, and the table must not grow without end."""
+        if self._last_prune is not None and now - self._last_prune < timedelta(days=1):
+            return
+        self._last_prune = now
+        try:
+            removed = await self.state.prune_events(timedelta(days=7))
+            log.info("forgot %d handled event ids older than 7 days", removed)
+        except Exception:
+            log.exception("could not prune handled event ids; trying again tomorrow")

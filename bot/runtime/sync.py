@@ -1,0 +1,236 @@
+"""The sync loop: log-in, the sync filter, catching up at start, long-polling with back-off,
+and the directory kept fresh; each batch goes to the event path (``EventPath.process``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nio import (
+    LocalProtocolError,
+    SyncError,
+    SyncResponse,
+)
+
+from linli.bot.config import Config
+from linli.bot.errors import new_ref
+from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
+from linli.bot.runtime.env import DirectoryHolder
+from linli.bot.runtime.failures import describe as _describe
+from linli.storage.repos.botstate import BotStateRepository
+
+log = logging.getLogger(__name__)
+
+
+SYNC_TOKEN = "sync_token"
+DEVICE_ID = "device_id"
+ACCESS_TOKEN = "access_token"
+
+
+class FatalSyncError(Exception):
+    """The homeserver no longer accepts the bot's credentials; restarting will not help."""
+
+@dataclass
+class SyncStats:
+    started_monotonic: float = field(default_factory=time.monotonic)
+    last_sync_monotonic: float | None = None
+    syncs: int = 0
+    events_handled: int = 0
+    failures: int = 0  # syncs that failed
+    handling_failures: int = 0  # sync batches rolled back by a passing failure, retried
+    events_given_up: int = 0  # events left after MAX_EVENT_ATTEMPTS or a bug outside features
+    connected: bool = False
+    handler_seconds: dict[str, float] = field(default_factory=dict)
+
+    def lag(self) -> float | None:
+        if self.last_sync_monotonic is None:
+            return None
+        return time.monotonic() - self.last_sync_monotonic
+
+class SyncLoop:
+    """The bot's connection to the homeserver: log-in, sync, reconnection."""
+
+    # Set up by ``Bot.__init__``; shared by the parts of the runtime.
+    config: Config
+    directory: DirectoryHolder
+    gateway: MatrixGateway
+    joined_rooms: set[str]
+    state: BotStateRepository
+    stats: SyncStats
+    stop_event: asyncio.Event
+    ready: asyncio.Event
+    fatal: BaseException | None
+    _tasks: list[asyncio.Task[Any]]
+    _unplaced: set[str]
+
+    if TYPE_CHECKING:  # provided by the other parts of ``Bot``
+        async def process(self, response: SyncResponse, since: str | None) -> None: ...
+        async def _handle_invites(self, response: SyncResponse) -> None: ...
+        def _note_joined(self, response: SyncResponse) -> None: ...
+        async def ensure_joined(self) -> None: ...
+
+    async def login(self) -> None:
+        device, token = await self.gateway.login(
+            await self.state.get(DEVICE_ID), await self.state.get(ACCESS_TOKEN)
+        )
+        await self.state.set(DEVICE_ID, device)
+        if self.config.matrix.access_token is None:
+            # Password log-ins keep their token so a restart reuses the same device.
+            await self.state.set(ACCESS_TOKEN, token)
+        log.info("logged in as %s (device %s)", self.gateway.user_id, device)
+
+    def sync_filter(self, initial: bool) -> dict[str, Any]:
+        """What the bot asks each sync for: rooms' timelines and state, nothing else.
+
+        Room members are lazy-loaded: a room's state carries only the memberships of the
+        timeline's senders, never the whole member list (300,000 members of a district would
+        otherwise come with every initial sync). Nothing needs that list: joins, leaves,
+        kicks and bans are membership events in the timeline (and in a gap filled from
+        ``/messages``), handled as events; a room's members, when a feature needs them
+        (adopting a room), are read from ``/joined_members``."""
+        return {
+            "presence": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+            "room": {
+                "timeline": {"limit": 1 if initial else self.config.matrix.timeline_limit,
+                             "lazy_load_members": True},
+                "state": {"lazy_load_members": True},
+                "ephemeral": {"not_types": ["*"]},
+                "account_data": {"not_types": ["*"]},
+            },
+        }
+
+    async def _connect(self) -> None:
+        await self.login()
+        token = await self.state.get(SYNC_TOKEN)
+        if token is None:
+            # First start: learn where "now" is without handling history; pending invites
+            # still get an answer.
+            response = await self._sync_call(None, initial=True)
+            await self._handle_invites(response)
+            self._note_joined(response)
+            await self.state.set(SYNC_TOKEN, response.next_batch)
+        else:
+            self.gateway.client.next_batch = token
+        await self.ensure_joined()
+
+    async def _sync_call(self, since: str | None, initial: bool = False) -> SyncResponse:
+        timeout = 0 if initial else int(self.config.matrix.sync_timeout.total_seconds() * 1000)
+        try:
+            response = await self.gateway.client.sync(
+                timeout=timeout, sync_filter=self.sync_filter(initial), since=since,
+            )
+        except LocalProtocolError as exc:
+            raise FatalSyncError(str(exc)) from exc
+        if isinstance(response, SyncError):
+            if response.status_code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                raise FatalSyncError(f"the homeserver refused the bot's token: {response.message}")
+            raise MatrixActionError("sync", response.status_code, response.message)
+        return response
+
+    async def _sync_loop(self) -> None:
+        failures = 0
+        processing_failures = 0
+        while not self.stop_event.is_set():
+            since = await self.state.get(SYNC_TOKEN)
+            try:
+                response = await self._interruptible(self._sync_call(since))
+                if response is None:
+                    return  # stopping: the long poll was abandoned, nothing half-done
+            except FatalSyncError as exc:
+                log.error("stopping: %s", exc)
+                self.fatal = exc
+                self.stop_event.set()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # unreachable homeserver, 5xx, timeouts
+                failures += 1
+                self.stats.failures += 1
+                self.stats.connected = False
+                delay = min(
+                    self.config.matrix.reconnect_max_delay.total_seconds(),
+                    0.5 * 2 ** min(failures, 10),
+                ) * random.uniform(0.8, 1.2)
+                log.warning("homeserver unreachable (%s); retrying in %.1f s",
+                            type(exc).__name__ if not str(exc) else str(exc)[:200], delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                continue
+            if failures:
+                log.info("homeserver reachable again after %d failed syncs", failures)
+            failures = 0
+            self.stats.connected = True
+            try:
+                await self.process(response, since)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Nothing of the failed event was kept; the batch is fetched again from the
+                # stored token and handled from that event on.
+                processing_failures += 1
+                self.stats.handling_failures += 1
+                delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
+                            0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
+                if is_transient(exc):
+                    log.warning("handling paused by a passing failure (%s); retrying in %.1f s",
+                                _describe(exc), delay)
+                else:
+                    log.exception("could not process a sync response (ref: %s); retrying in "
+                                  "%.1f s", new_ref(), delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                continue
+            processing_failures = 0
+            self.stats.syncs += 1
+            self.stats.last_sync_monotonic = time.monotonic()
+            self.ready.set()
+
+    async def _refresh_loop(self) -> None:
+        interval = self.config.bot.directory_refresh.total_seconds()
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self._refresh_directory()
+            except Exception:
+                log.exception("could not reload the directory; keeping the previous one")
+
+    async def _refresh_directory(self, force: bool = False) -> bool:
+        """Reload the directory if it changed (or if ``force``); join rooms it added."""
+        before = self.directory.current.managed_room_ids()
+        if force:
+            await self.directory.reload()
+        elif not await self.directory.refresh():
+            return False
+        self._unplaced.clear()
+        if self.directory.current.managed_room_ids() - before - self.joined_rooms:
+            await self.ensure_joined()
+        return True
+
+    async def _interruptible(self, call: Any) -> Any:
+        """Await a network call unless the bot is asked to stop first (then None).
+
+        Only waiting on the homeserver is cut short; database work and handlers are never
+        cancelled half-way, so no transaction is left open on shutdown.
+        """
+        task = asyncio.ensure_future(call)
+        stopper = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
