@@ -49,6 +49,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "cannot write {path}: {reason}",
     },
     "cli.error.data_key": {"zh-CN": "数据密钥有误：{detail}", "en": "data key: {detail}"},
+    # several processes (bot/cluster.py) --------------------------------------------------------
+    "cli.error.single_process": {
+        "zh-CN": "另一个 linli run 正在使用 SQLite 数据库 {database}（它持有锁文件 {lock}）；"
+                 "SQLite 只能运行一个机器人进程，多个进程请用 PostgreSQL。",
+        "en": "another linli run is using the SQLite database {database} (it holds the lock "
+              "{lock}); SQLite runs one bot process: stop the other or use PostgreSQL for "
+              "several.",
+    },
     # db, stations, staff -------------------------------------------------------------------------
     "cli.db.current": {"zh-CN": "数据库已是最新结构。", "en": "database is up to date"},
     "cli.station.created": {
