@@ -37,6 +37,7 @@ from nio import (
     SyncResponse,
 )
 
+from linli.bot.cluster import Ownership
 from linli.bot.commands.router import Command, CommandContext, Router
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
@@ -267,6 +268,8 @@ class Bot:
         self._dm_invites: dict[str, list[float]] = {}  # resident -> direct chats accepted
         # Where a resident is a member (verification's view), for direct chats they open.
         self.resident_home: Callable[[UserID], Awaitable[CompoundId | None]] | None = None
+        # Which rooms and work are this process's (bot/cluster.py); by default all of them.
+        self.ownership = Ownership()
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)
@@ -346,14 +349,14 @@ class Bot:
 
     async def _connect(self) -> None:
         await self.login()
-        token = await self.state.get(SYNC_TOKEN)
+        token = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
         if token is None:
             # First start: learn where "now" is without handling history; pending invites
             # still get an answer.
             response = await self._sync_call(None, initial=True)
             await self._handle_invites(response)
             self._note_joined(response)
-            await self.state.set(SYNC_TOKEN, response.next_batch)
+            await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
         else:
             self.gateway.client.next_batch = token
         await self.ensure_joined()
@@ -381,7 +384,8 @@ class Bot:
         timeout = 0 if initial else int(self.config.matrix.sync_timeout.total_seconds() * 1000)
         try:
             response = await self.gateway.client.sync(
-                timeout=timeout, sync_filter=self.sync_filter(initial), since=since,
+                timeout=timeout, since=since,
+                sync_filter=await self.ownership.sync_filter(self.sync_filter(initial), since),
             )
         except LocalProtocolError as exc:
             raise FatalSyncError(str(exc)) from exc
@@ -395,10 +399,13 @@ class Bot:
         failures = 0
         processing_failures = 0
         while not self.stop_event.is_set():
-            since = await self.state.get(SYNC_TOKEN)
+            since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
             try:
-                response = await self._interruptible(self._sync_call(since))
+                response = await self._interruptible(self._sync_call(since),
+                                                     self.ownership.changed)
                 if response is None:
+                    if not self.stop_event.is_set():
+                        continue  # the rooms this process owns changed: the new filter
                     return  # stopping: the long poll was abandoned, nothing half-done
             except FatalSyncError as exc:
                 log.error("stopping: %s", exc)
@@ -463,6 +470,8 @@ class Bot:
             await self._run_due()
 
     async def _run_due(self) -> None:
+        if not self.ownership.runs_periodic_work():
+            return  # another process's (bot/cluster.py)
         now = self.clock.now()
         await self._prune_handled_events(now)
         for feature in self.features:
@@ -540,6 +549,7 @@ class Bot:
                 events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
             rooms.append((room_id, events))
             await self._note_direct_room(room_id, list(info.state) + events)
+        rooms += await self.ownership.catch_up(since)  # rooms taken over from another process
         batch = causal_order(rooms)
         done = await self.state.done_events(
             i for i in (getattr(e, "event_id", None) for _, e in batch) if i
@@ -550,7 +560,7 @@ class Bot:
                 continue
             done.add(event_id)  # a gap fill may repeat an event
             await self.handle(room_id, event)
-        await self.state.set(SYNC_TOKEN, response.next_batch)
+        await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
 
     async def handle(self, room_id: str, nio_event: Any) -> None:
         """Handle one event in one unit of work: what the features decide, the effects they
@@ -564,10 +574,13 @@ class Bot:
                 # Nothing to decide (an ignored type, the bot's own message coming back):
                 # no unit of work and no mark; a replay reaches the same answer.
                 return
-            async with self.db.unit_of_work():
-                with effect_cause(event_id):
-                    await self.dispatch(event)
-                await self.state.mark_done(event_id)
+            async with self.ownership.handling(room_id) as owned:
+                if not owned:
+                    return  # another process's room: not marked done, its owner handles it
+                async with self.db.unit_of_work():
+                    with effect_cause(event_id):
+                        await self.dispatch(event)
+                    await self.state.mark_done(event_id)
         except Exception as exc:
             attempts = self._attempts.get(event_id, 0) + 1
             if attempts < MAX_EVENT_ATTEMPTS and is_transient(exc):
@@ -629,7 +642,7 @@ class Bot:
                         and ev.membership == "invite"):
                     inviter = ev.sender
                     is_direct = (ev.content or {}).get("is_direct") is True
-            if inviter is None:
+            if inviter is None or not await self.ownership.owns_invite(inviter):
                 continue
             directory = self.directory.current
             if not (directory.may_invite_bot(inviter) or room_id in directory.managed_room_ids()):
@@ -833,18 +846,24 @@ class Bot:
         )
 
     # shutdown --------------------------------------------------------------------------------
-    async def _interruptible(self, call: Any) -> Any:
-        """Await a network call unless the bot is asked to stop first (then None).
+    async def _interruptible(self, call: Any, also: asyncio.Event | None = None) -> Any:
+        """Await a network call unless the bot is asked to stop (or ``also`` is set) first
+        (then None).
 
         Only waiting on the homeserver is cut short; database work and handlers are never
         cancelled half-way, so no transaction is left open on shutdown.
         """
+        if also is not None:
+            also.clear()  # what changed before the call is in it (the sync filter)
         task = asyncio.ensure_future(call)
-        stopper = asyncio.ensure_future(self.stop_event.wait())
+        stoppers = {asyncio.ensure_future(self.stop_event.wait())}
+        if also is not None:
+            stoppers.add(asyncio.ensure_future(also.wait()))
         try:
-            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopper.cancel()
+            for stopper in stoppers:
+                stopper.cancel()
         if task.done():
             return task.result()
         task.cancel()
