@@ -58,6 +58,21 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database).expanduser().resolve()
 
 
+def sqlite_running(path: Path) -> bool:
+    """Whether a bot process holds the lock of this SQLite database now."""
+    lock = path.with_name(path.name + ".lock")
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # drops the lock if it was taken here
+    return False
+
+
 @contextlib.contextmanager
 def single_process(url: str) -> Iterator[None]:
     """Hold the one-process lock of a SQLite database while the block runs; raise

@@ -122,3 +122,26 @@ async def test_a_silent_process_is_taken_over_when_its_lease_runs_out(pg: Databa
     await a.round()
     assert a.owned.isdisjoint(b.owned)
     assert a.stats.leases_lost == 2
+
+
+async def test_status_lists_processes_and_their_compounds(
+    pg: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from linli.bot.cli import CliContext
+    from linli.bot.cli_cluster import cmd_status
+    from linli.bot.config import load_config
+
+    directory = await _world(pg, 3)
+    a = _process(pg, directory)
+    a.web_port = 8081
+    await a.round()
+    config = load_config(environ={
+        "LINLI_MATRIX__HOMESERVER": "http://127.0.0.1:9", "LINLI_MATRIX__USER_ID": "@bot:hs",
+        "LINLI_MATRIX__PASSWORD": "pw", "LINLI_DATABASE__URL": pg.url,
+    })
+    ctx = CliContext(config_path=None, lang="en", _config=config, _db=pg)
+    assert await cmd_status(ctx, None) == 0  # type: ignore[arg-type]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t")[1:3] == [a.id, "web port 8081"]
+    assert lines[0].endswith("3 compounds: c0, c1, c2")
+    assert lines[-1] == "3 of 3 compounds owned by a running process"

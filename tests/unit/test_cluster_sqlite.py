@@ -83,6 +83,11 @@ def test_a_second_process_on_sqlite_refuses_to_start(tmp_path: Path) -> None:
         assert str(lock) in second.stderr and "PostgreSQL" in second.stderr
         assert "Traceback" not in second.stderr
         assert first.poll() is None  # the first one runs on
+        status = subprocess.run([sys.executable, "-m", "linli", "--config", str(config),
+                                 "status"], cwd=ROOT, env=_env(), capture_output=True,
+                                text=True, timeout=60, check=False)
+        assert (status.returncode, status.stderr) == (0, "")
+        assert status.stdout.endswith(": one bot process is running.\n")
 
         # SIGKILL: no goodbye, and the kernel drops the lock with the process.
         first.send_signal(signal.SIGKILL)
