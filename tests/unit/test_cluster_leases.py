@@ -145,3 +145,78 @@ async def test_status_lists_processes_and_their_compounds(
     assert lines[0].split("\t")[1:3] == [a.id, "web port 8081"]
     assert lines[0].endswith("3 compounds: c0, c1, c2")
     assert lines[-1] == "3 of 3 compounds owned by a running process"
+
+
+class _Event:
+    def __init__(self, event_id: str, stamp: int) -> None:
+        self.event_id = event_id
+        self.server_timestamp = stamp
+
+
+class _Client:
+    """A homeserver with one room's history (newest first when read backwards)."""
+
+    def __init__(self, history: list[_Event]) -> None:
+        self.history = history
+        self.filters: list[dict[str, Any]] = []
+        self.reads: list[str | None] = []
+
+    async def upload_filter(self, **body: Any) -> Any:
+        from nio import UploadFilterResponse
+
+        self.filters.append(body)
+        return UploadFilterResponse(f"f{len(self.filters)}")
+
+    async def room_messages(self, room_id: str, start: str | None = None, **_: Any) -> Any:
+        from nio import RoomMessagesResponse
+
+        self.reads.append(start)
+        return RoomMessagesResponse(room_id, list(reversed(self.history)), start or "", None)
+
+
+class _Gateway:
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+
+
+class _Done:
+    def __init__(self, done: set[str]) -> None:
+        self.done = done
+
+    async def done_events(self, ids: Any) -> set[str]:
+        return {i for i in ids if i in self.done}
+
+
+async def test_a_room_taken_over_is_read_back_to_its_last_handled_event(pg: Database) -> None:
+    """The first sync that includes a room this process took over reads its history before
+    the sync token back to the last event any process handled; a retry of the same batch
+    reads it again, the next batch no more."""
+    import time as _time
+
+    directory = await _world(pg, 2)
+    now_ms = int(_time.time() * 1000)
+    client = _Client([_Event("$old", now_ms - 3000), _Event("$done", now_ms - 2000),
+                      _Event("$left1", now_ms - 1000), _Event("$left2", now_ms)])
+
+    async def nowhere(user: UserID) -> CompoundId | None:
+        return None
+
+    owner = ClusterOwnership(
+        ClusterRepository(pg), _Gateway(client), _Done({"$done"}),  # type: ignore[arg-type]
+        lambda: directory, lambda room: None, nowhere, lease=timedelta(seconds=30),
+    )
+    owner.owned = frozenset({directory.compound_by_room("!c1:hs").id})  # type: ignore[union-attr]
+    owner._excluded = owner._compute_excluded()
+    # The other compound's room is not synced, nor the officers' room (it goes with the
+    # station's first compound).
+    assert owner._excluded == {"!c0:hs", "!off:hs"}
+    first = await owner.sync_filter({"room": {}}, None)  # the initial sync: nothing read back
+    assert await owner.catch_up(None) == []
+    assert first == "f1" and client.filters[0]["room"]["not_rooms"] == ["!c0:hs", "!off:hs"]
+
+    await owner.sync_filter({"room": {}}, "s1")
+    found = dict(await owner.catch_up("s1"))
+    assert [e.event_id for e in found["!c1:hs"]] == ["$left1", "$left2"]
+    assert await owner.catch_up("s1")  # the batch failed and is handled again: read again
+    await owner.sync_filter({"room": {}}, "s2")
+    assert await owner.catch_up("s2") == []  # the batch of s1 committed: nothing more
