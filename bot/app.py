@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from linli.bot.cli_verification import policy_from_config
+from linli.bot.cluster import ClusterOwnership
 from linli.bot.commands.router import Router
 from linli.bot.config import Config
 from linli.bot.features.broadcasts import (
@@ -50,6 +51,7 @@ from linli.storage.db import Database
 from linli.storage.repos.audit import AuditRepository
 from linli.storage.repos.botstate import DirectRoomRepository
 from linli.storage.repos.broadcasts import BroadcastRepository
+from linli.storage.repos.cluster import ClusterRepository
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.moderation import (
     ModerationRepository,
@@ -71,8 +73,16 @@ class App:
     bot: Bot
     clock: Clock
     web: WebServer | None = None
+    cluster: ClusterOwnership | None = None  # several processes on one PostgreSQL database
+    _leases: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if self.cluster is not None:
+            # The first share of compounds is known before the first sync.
+            await self.bot.directory.reload()
+            await self.cluster.round()
+            self._leases = asyncio.create_task(self.cluster.run(self.bot.stop_event),
+                                               name="linli-leases")
         await self.bot.start()
         if self.web is not None:
             await self.web.start()
@@ -81,6 +91,14 @@ class App:
         if self.web is not None:
             await self.web.stop()
         await self.bot.stop()
+        if self.cluster is not None:
+            if self._leases is not None:
+                await self._leases
+            try:
+                await self.cluster.leave()  # the others take the compounds at once
+            except Exception:
+                log.exception("could not give the compounds back; they are taken over when "
+                              "their leases run out")
         await self.gateway.close()
         await self.db.close()
 
@@ -106,6 +124,7 @@ def core_metrics(bot: Bot) -> MetricSource:
             Sample("linli_sync_lag_seconds", -1 if lag is None else lag,
                    "Seconds since the last successful sync (-1 before the first)"),
         ]
+        samples += bot.ownership.metrics()
         for name, seconds in sorted(bot.stats.handler_seconds.items()):
             samples.append(Sample("linli_handler_seconds_total", seconds,
                                   "Time spent in handlers", "counter", {"handler": name}))
@@ -125,6 +144,7 @@ def health_check(bot: Bot, db: Database, max_lag: float) -> Any:
             "database": "ok" if db_ok else "unreachable",
             "sync_loop": "alive" if loop_alive else "stopped",
             "last_sync_age_seconds": None if lag is None else round(lag, 3),
+            **({"cluster": cluster} if (cluster := bot.ownership.health()) else {}),
         }
 
     return check
@@ -214,6 +234,14 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     ))
     bot.add_feature(verification_feature)
     bot.resident_home = verification.member_compound
+    cluster = None
+    if db.dialect == "postgresql":  # several processes may share the database
+        cluster = ClusterOwnership(
+            ClusterRepository(db), gateway, bot.state, lambda: directory.current,
+            dms.user_of_room, verification.member_compound, lease=config.cluster.lease,
+            web_port=config.web.port if config.web.enabled else None,
+        )
+        bot.ownership = cluster
     # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
     enrolment = EnrolmentTracker(verification, clock)
     snapshot_repo = SnapshotRepository(db, clock)
@@ -244,7 +272,8 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
                 overview_max_age=config.enrolment.refresh,
             ).register(web_app)
         web_server = WebServer(web_app, config.web.host, config.web.port)
-    return App(config=config, db=db, gateway=gateway, bot=bot, clock=clock, web=web_server)
+    return App(config=config, db=db, gateway=gateway, bot=bot, clock=clock, web=web_server,
+               cluster=cluster)
 
 
 async def run(config: Config) -> int:

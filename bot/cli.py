@@ -46,6 +46,7 @@ COMMAND_MODULES = [
     "linli.bot.cli_tokens",
     "linli.bot.cli_questions",
     "linli.bot.cli_reports",
+    "linli.bot.cli_cluster",
 ]
 DEFAULT_LOCALE = "zh-CN"
 CLI_LOG_HANDLER = "linli-cli"  # warnings only; `linli run` replaces it with the bot's logging

@@ -149,9 +149,15 @@ def service_logging(level: str) -> None:
 
 async def cmd_run(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.app import run
+    from linli.bot.cluster import SingleProcessError, single_process
 
-    service_logging(ctx.config.logging.level)
-    return await run(ctx.config)
+    try:
+        with single_process(ctx.config.database.url):
+            service_logging(ctx.config.logging.level)
+            return await run(ctx.config)
+    except SingleProcessError as exc:
+        raise CliError("cli.error.single_process", database=exc.database,
+                       lock=exc.lock) from None
 
 
 async def cmd_db_upgrade(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -143,6 +143,20 @@ class DatabaseConfig(_Section):
     echo: bool = False
 
 
+class ClusterConfig(_Section):
+    """Several processes on one PostgreSQL database (bot/cluster.py): a process's compounds
+    are taken over ``lease`` after its last heartbeat; it renews every third of that."""
+
+    lease: Duration = timedelta(seconds=30)
+
+    @field_validator("lease")
+    @classmethod
+    def _lease(cls, v: timedelta) -> timedelta:
+        if v < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return v
+
+
 class SecurityConfig(_Section):
     """Keys for residents' personal data. Each is a url-safe base64 string of 32 bytes;
     give them by environment (LINLI_SECURITY__DATA_KEY) or a key file, never in the repo."""
@@ -371,6 +385,7 @@ class QuestionsConfig(_Section):
 class Config(_Section):
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
+    cluster: ClusterConfig = ClusterConfig()
     security: SecurityConfig = SecurityConfig()
     bot: BotConfig = BotConfig()
     web: WebConfig = WebConfig()

@@ -49,6 +49,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "cannot write {path}: {reason}",
     },
     "cli.error.data_key": {"zh-CN": "数据密钥有误：{detail}", "en": "data key: {detail}"},
+    # several processes (bot/cluster.py) --------------------------------------------------------
+    "cli.error.single_process": {
+        "zh-CN": "另一个 linli run 正在使用 SQLite 数据库 {database}（它持有锁文件 {lock}）；"
+                 "SQLite 只能运行一个机器人进程，多个进程请用 PostgreSQL。",
+        "en": "another linli run is using the SQLite database {database} (it holds the lock "
+              "{lock}); SQLite runs one bot process: stop the other or use PostgreSQL for "
+              "several.",
+    },
+    "cli.status.sqlite_running": {
+        "zh-CN": "SQLite 数据库 {database}：一个机器人进程正在运行。",
+        "en": "SQLite database {database}: one bot process is running.",
+    },
+    "cli.status.sqlite_stopped": {
+        "zh-CN": "SQLite 数据库 {database}：没有机器人进程在运行。",
+        "en": "SQLite database {database}: no bot process is running.",
+    },
+    "cli.status.none": {"zh-CN": "没有机器人进程在运行。", "en": "no bot process is running"},
+    "cli.status.process": {
+        "zh-CN": "{name}\t{id}\t网页端口 {port}\t{age} 秒前心跳\t{count} 个小区：{compounds}",
+        "en": "{name}\t{id}\tweb port {port}\theartbeat {age} s ago\t{count} compounds: "
+              "{compounds}",
+    },
+    "cli.status.silent": {
+        "zh-CN": "{name}\t{id}\t网页端口 {port}\t已 {age} 秒无心跳（已停止？）",
+        "en": "{name}\t{id}\tweb port {port}\tsilent for {age} s (stopped?)",
+    },
+    "cli.status.total": {
+        "zh-CN": "共 {total} 个小区，{owned} 个有进程负责。",
+        "en": "{owned} of {total} compounds owned by a running process",
+    },
     # db, stations, staff -------------------------------------------------------------------------
     "cli.db.current": {"zh-CN": "数据库已是最新结构。", "en": "database is up to date"},
     "cli.station.created": {

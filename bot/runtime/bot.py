@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import ClientError
 
+from linli.bot.cluster import Ownership
 from linli.bot.commands.router import Router
 from linli.bot.config import Config
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
@@ -74,6 +75,8 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
         self._dm_invites: dict[str, list[float]] = {}  # resident -> direct chats accepted
         # Where a resident is a member (verification's view), for direct chats they open.
         self.resident_home: Callable[[UserID], Awaitable[CompoundId | None]] | None = None
+        # Which rooms and work are this process's (bot/cluster.py); by default all of them.
+        self.ownership = Ownership()
 
     def add_feature(self, feature: Feature) -> None:
         self.features.append(feature)

@@ -16,6 +16,7 @@ from nio import (
     SyncResponse,
 )
 
+from linli.bot.cluster import Ownership
 from linli.bot.commands.router import CommandContext, Router
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
@@ -51,6 +52,7 @@ class EventPath:
     gateway: MatrixGateway
     router: Router
     state: BotStateRepository
+    ownership: Ownership
     stats: SyncStats
     stop_event: asyncio.Event
     translator: Translator
@@ -81,6 +83,7 @@ class EventPath:
                 events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
             rooms.append((room_id, events))
             await self._note_direct_room(room_id, list(info.state) + events)
+        rooms += await self.ownership.catch_up(since)  # rooms taken over from another process
         batch = causal_order(rooms)
         done = await self.state.done_events(
             i for i in (getattr(e, "event_id", None) for _, e in batch) if i
@@ -96,7 +99,7 @@ class EventPath:
         if not await run(lanes, self.handle, self.config.bot.concurrent_rooms,
                          self.stop_event.is_set):
             return  # asked to stop: the rest is handled after the restart, from this token
-        await self.state.set(SYNC_TOKEN, response.next_batch)
+        await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
 
     async def handle(self, room_id: str, nio_event: Any) -> None:
         """Handle one event in one unit of work: what the features decide, the effects they
@@ -110,10 +113,13 @@ class EventPath:
                 # Nothing to decide (an ignored type, the bot's own message coming back):
                 # no unit of work and no mark; a replay reaches the same answer.
                 return
-            async with self.db.unit_of_work():
-                with effect_cause(event_id):
-                    await self.dispatch(event)
-                await self.state.mark_done(event_id)
+            async with self.ownership.handling(room_id) as owned:
+                if not owned:
+                    return  # another process's room: not marked done, its owner handles it
+                async with self.db.unit_of_work():
+                    with effect_cause(event_id):
+                        await self.dispatch(event)
+                    await self.state.mark_done(event_id)
         except Exception as exc:
             attempts = self._attempts.get(event_id, 0) + 1
             if attempts < MAX_EVENT_ATTEMPTS and is_transient(exc):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from linli.bot.cluster import Ownership
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
 from linli.bot.matrix.gateway import is_transient
@@ -35,6 +36,7 @@ class PeriodicWork:
     config: Config
     db: Database
     features: list[Feature]
+    ownership: Ownership
     state: BotStateRepository
     stop_event: asyncio.Event
     _tick_locks: dict[int, asyncio.Lock]
@@ -66,9 +68,13 @@ class PeriodicWork:
             await self._tick(feature)
 
     async def _prune(self) -> None:
+        if not self.ownership.runs_periodic_work():
+            return  # another process's (bot/cluster.py)
         await self._prune_handled_events(self.clock.now())
 
     async def _tick(self, feature: Feature) -> None:
+        if not self.ownership.runs_periodic_work():
+            return  # another process's (bot/cluster.py)
         lock = self._tick_locks.setdefault(id(feature), asyncio.Lock())
         async with lock:  # the feature's loop and a caller of run_due never overlap
             started = time.monotonic()

@@ -14,6 +14,7 @@ from nio import (
     SyncResponse,
 )
 
+from linli.bot.cluster import Ownership
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
 from linli.bot.runtime.direct import DM_INVITES_PER_DAY, DM_MARKER, DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder
@@ -33,6 +34,7 @@ class RoomKeeping:
     dms: DirectMessenger
     gateway: MatrixGateway
     joined_rooms: set[str]
+    ownership: Ownership
     translator: Translator
     _dm_invites: dict[str, list[float]]
     resident_home: Callable[[UserID], Awaitable[CompoundId | None]] | None
@@ -86,7 +88,7 @@ class RoomKeeping:
                         and ev.membership == "invite"):
                     inviter = ev.sender
                     is_direct = (ev.content or {}).get("is_direct") is True
-            if inviter is None:
+            if inviter is None or not await self.ownership.owns_invite(inviter):
                 continue
             directory = self.directory.current
             if not (directory.may_invite_bot(inviter) or room_id in directory.managed_room_ids()):

@@ -17,6 +17,7 @@ from nio import (
     SyncResponse,
 )
 
+from linli.bot.cluster import Ownership
 from linli.bot.config import Config
 from linli.bot.errors import new_ref
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
@@ -61,6 +62,7 @@ class SyncLoop:
     gateway: MatrixGateway
     joined_rooms: set[str]
     state: BotStateRepository
+    ownership: Ownership
     stats: SyncStats
     stop_event: asyncio.Event
     ready: asyncio.Event
@@ -107,14 +109,14 @@ class SyncLoop:
 
     async def _connect(self) -> None:
         await self.login()
-        token = await self.state.get(SYNC_TOKEN)
+        token = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
         if token is None:
             # First start: learn where "now" is without handling history; pending invites
             # still get an answer.
             response = await self._sync_call(None, initial=True)
             await self._handle_invites(response)
             self._note_joined(response)
-            await self.state.set(SYNC_TOKEN, response.next_batch)
+            await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
         else:
             self.gateway.client.next_batch = token
         await self.ensure_joined()
@@ -123,7 +125,8 @@ class SyncLoop:
         timeout = 0 if initial else int(self.config.matrix.sync_timeout.total_seconds() * 1000)
         try:
             response = await self.gateway.client.sync(
-                timeout=timeout, sync_filter=self.sync_filter(initial), since=since,
+                timeout=timeout, since=since,
+                sync_filter=await self.ownership.sync_filter(self.sync_filter(initial), since),
             )
         except LocalProtocolError as exc:
             raise FatalSyncError(str(exc)) from exc
@@ -137,10 +140,13 @@ class SyncLoop:
         failures = 0
         processing_failures = 0
         while not self.stop_event.is_set():
-            since = await self.state.get(SYNC_TOKEN)
+            since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
             try:
-                response = await self._interruptible(self._sync_call(since))
+                response = await self._interruptible(self._sync_call(since),
+                                                     self.ownership.changed)
                 if response is None:
+                    if not self.stop_event.is_set():
+                        continue  # the rooms this process owns changed: the new filter
                     return  # stopping: the long poll was abandoned, nothing half-done
             except FatalSyncError as exc:
                 log.error("stopping: %s", exc)
@@ -216,18 +222,24 @@ class SyncLoop:
             await self.ensure_joined()
         return True
 
-    async def _interruptible(self, call: Any) -> Any:
-        """Await a network call unless the bot is asked to stop first (then None).
+    async def _interruptible(self, call: Any, also: asyncio.Event | None = None) -> Any:
+        """Await a network call unless the bot is asked to stop (or ``also`` is set) first
+        (then None).
 
         Only waiting on the homeserver is cut short; database work and handlers are never
         cancelled half-way, so no transaction is left open on shutdown.
         """
+        if also is not None:
+            also.clear()  # what changed before the call is in it (the sync filter)
         task = asyncio.ensure_future(call)
-        stopper = asyncio.ensure_future(self.stop_event.wait())
+        stoppers = {asyncio.ensure_future(self.stop_event.wait())}
+        if also is not None:
+            stoppers.add(asyncio.ensure_future(also.wait()))
         try:
-            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopper.cancel()
+            for stopper in stoppers:
+                stopper.cancel()
         if task.done():
             return task.result()
         task.cancel()

@@ -2,6 +2,7 @@
 
 from linli.storage.tables import (
     broadcasts,  # noqa: F401
+    cluster,  # noqa: F401
     core,  # noqa: F401  (registers tables)
     moderation,  # noqa: F401
     questions,  # noqa: F401
