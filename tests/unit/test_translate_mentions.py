@@ -27,7 +27,8 @@ def posted(content: dict[str, Any]) -> MessagePosted:
 
 def test_m_mentions_is_the_complete_list_when_present() -> None:
     message = posted({
-        "body": "> <@a:hs> ask B too?\n\nthe office opens at 9", "format": "org.matrix.custom.html",
+        "body": "> <@a:hs> ask B too?\n\nthe office opens at 9",
+        "format": "org.matrix.custom.html",
         "formatted_body": QUOTED + "the office opens at 9",
         "m.relates_to": {"m.in_reply_to": {"event_id": "$q"}},
         "m.mentions": {"user_ids": ["@a:hs"]},
