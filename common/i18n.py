@@ -43,8 +43,13 @@ def catalogue_dir(locale: str | Locale) -> str:
     return str(locale).replace("-", "_")
 
 
+def known_locale(locale: str | Locale) -> Locale:
+    """The locale itself if the bot speaks it, else the default (as the Translator falls back)."""
+    return Locale(str(locale)) if str(locale) in {loc.value for loc in Locale} else DEFAULT_LOCALE
+
+
 def babel_locale(locale: str | Locale) -> str:
-    return catalogue_dir(locale if str(locale) in set(Locale) else DEFAULT_LOCALE)
+    return catalogue_dir(known_locale(locale))
 
 
 class Plural(str):
@@ -195,7 +200,6 @@ so a reply can be copied back; a locale that wants another order adds its CLDR p
 
 def format_local_time(when: datetime, tz: str, locale: str | Locale) -> str:
     """A wall-clock time in the compound's zone, e.g. ``2026-03-02 09:30``."""
-    loc = babel_locale(locale)
-    pattern = _TIME_PATTERNS.get(Locale(str(locale)) if str(locale) in set(Locale)
-                                 else DEFAULT_LOCALE, "yyyy-MM-dd HH:mm")
-    return str(format_datetime(when, pattern, tzinfo=ZoneInfo(tz), locale=loc))
+    known = known_locale(locale)
+    return str(format_datetime(when, _TIME_PATTERNS[known], tzinfo=ZoneInfo(tz),
+                               locale=babel_locale(known)))
