@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps lint bench question-model clean crash-test
+.PHONY: demo test install system-deps lint bench question-model clean crash-test messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# Extract the message keys from the code, update every part's .po catalogues and compile the .mo
+# files the bot reads (linli.common.catalogues; README "Messages and languages").
+messages: install
+	$(BIN)/python -m linli.common.catalogues
 
 # Rebuild the corpus from its generator and the shipped question model from the corpus.
 question-model: install

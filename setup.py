@@ -20,6 +20,8 @@ setup(
     packages=packages,
     package_dir=package_dir,
     package_data={
+        # every part's gettext catalogues, compiled (see linli.common.catalogues)
+        "": ["locale/*/LC_MESSAGES/*.mo"],
         "linli.storage": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py",
                           "alembic.ini"],
         "linli.bot": ["web/static/*", "web/templates/*"],

@@ -56,7 +56,7 @@ Handler = Callable[["CliContext", argparse.Namespace], Awaitable[int]]
 
 class CliError(Exception):
     """A failure to report to the operator as one line, exit code 1: a message key (of
-    bot/messages_cli.py or any catalogue) and its parameters, shown in the CLI's language."""
+    bot/locale or any catalogue) and its parameters, shown in the CLI's language."""
 
     def __init__(self, message: str, /, **params: Any) -> None:
         super().__init__(message)

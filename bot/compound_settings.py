@@ -48,7 +48,7 @@ _NUMBER = re.compile(r"\+?[0-9][0-9 ()\-]{1,19}")
 
 class SettingError(Exception):
     """A setting the bot cannot read: the key it names and a message key of
-    bot/messages_cli.py (``cli.setting.*``) with its parameters."""
+    bot/locale (``cli.setting.*``) with its parameters."""
 
     def __init__(self, key: str, message: str, /, **params: Any) -> None:
         super().__init__(f"{key}: {message}")

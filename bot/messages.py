@@ -1,34 +1,15 @@
-"""Every catalog of messages people read, gathered for the Translator.
+"""Every catalogue of messages people read, gathered for the Translator.
 
-Each package that speaks to people keeps ``MESSAGES`` in its own ``messages`` module.
+Each part that speaks to people keeps its gettext catalogue next to its code
+(``<part>/locale/<lang>/LC_MESSAGES/linli.po`` and the compiled ``.mo``); see
+``linli.common.i18n`` and ``linli.common.catalogues``.
 """
 
 from __future__ import annotations
 
-import importlib
-
-from linli.common.i18n import COMMON_MESSAGES, Catalog
-
-CATALOG_MODULES = [
-    "linli.bot.messages_edge",
-    "linli.bot.messages_admin",
-    "linli.bot.messages_cli",
-    "linli.community.messages",
-    "linli.verification.messages",
-    "linli.broadcasts.messages",
-    "linli.questions.messages",
-    "linli.moderation.messages",
-]
+from linli.common.catalogues import PARTS
+from linli.common.i18n import Catalog, catalogue
 
 
 def all_catalogs() -> list[Catalog]:
-    catalogs: list[Catalog] = [COMMON_MESSAGES]
-    for name in CATALOG_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # a feature package without messages yet
-                continue
-            raise
-        catalogs.append(module.MESSAGES)
-    return catalogs
+    return [catalogue(part) for part in PARTS]

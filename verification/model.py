@@ -155,7 +155,7 @@ class EffectKind(StrEnum):
 @dataclass(frozen=True)
 class Effect:
     """One thing for the edge to do; message params are already formatted strings, rendered
-    with the compound's locale (``key`` is a message key of verification.messages)."""
+    with the compound's locale (``key`` is a message key of verification/locale)."""
 
     kind: EffectKind
     compound_id: CompoundId

@@ -43,17 +43,17 @@ from linli.bot.config import Config
 from linli.bot.devserver import Account, LocalSynapse
 from linli.bot.matrix.gateway import VERIFIED_POWER
 from linli.common.clock import FakeClock
-from linli.common.i18n import humanize_duration
-from linli.questions.messages import MESSAGES as QUESTION_TEXTS
+from linli.common.i18n import catalogue, humanize_duration
 from linli.questions.model import Question, matrix_to
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.questions import QuestionRepository
-from linli.verification.messages import MESSAGES as VERIFICATION_TEXTS
 from tests.integration.harness import Person, Seen, bot_config, start_bot, unique, until
 from tests.integration.proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
+QUESTION_TEXTS = catalogue("questions")
+VERIFICATION_TEXTS = catalogue("verification")
 MakePerson = Callable[[str], Awaitable[Person]]
 OUTAGE = float(os.environ.get("LINLI_OUTAGE_SECONDS", "15"))
 WAIT = 30.0

@@ -137,7 +137,9 @@ def test_parse_add_refuses_with_clear_errors(
 
 
 def test_every_error_key_has_a_message() -> None:
-    from linli.broadcasts.messages import MESSAGES
+    from linli.common.i18n import catalogue
+
+    MESSAGES = catalogue("broadcasts")
 
     source = "".join(
         p.read_text(encoding="utf-8") for p in PACKAGE.glob("*.py")

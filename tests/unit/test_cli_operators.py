@@ -238,7 +238,7 @@ def test_the_import_report_in_english(linli_en: Console, tmp_path: Path) -> None
                               "--partial")
     assert (code, err) == (1, "")
     assert out.splitlines()[0].startswith("row 3, column phone: not a phone number")
-    assert "stored: 1 households added, 1 people added" in out
+    assert "stored: 1 household added, 1 people added" in out  # plural on the first count
 
 
 def test_commands_print_no_log_lines(tmp_path: Path) -> None:
@@ -334,7 +334,7 @@ def test_compounds_already_there_are_skipped(linli_en: Console, tmp_path: Path) 
     csv_file = tmp_path / "compounds.csv"
     csv_file.write_text("slug,name,station\nmeiyuan,梅园小区,xinhua\n", encoding="utf-8")
     assert linli_en("compound", "import", str(csv_file)) == (
-        0, "1 rows read: 0 compounds to create, 1 exist already (skipped).\n", "")
+        0, "1 row read: 0 compounds to create, 1 exist already (skipped).\n", "")
 
 
 def test_the_console_loads_only_what_a_command_needs(tmp_path: Path) -> None:

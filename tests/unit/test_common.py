@@ -6,7 +6,7 @@ import pytest
 
 from linli.common.durations import format_duration, parse_duration
 from linli.common.errors import DomainError
-from linli.common.i18n import COMMON_MESSAGES, Translator, humanize_duration
+from linli.common.i18n import Translator, catalogue, humanize_duration
 from linli.common.ids import parse_user_id
 
 
@@ -39,7 +39,7 @@ def test_user_ids() -> None:
 
 
 def test_translator_renders_both_locales_and_checks_fields() -> None:
-    t = Translator([COMMON_MESSAGES])
+    t = Translator([catalogue("common")])
     assert t.problems() == []
     assert "90x" in t.render("en", "error.invalid_duration", value="90x")
     assert "时长" in t.render("zh-CN", "error.invalid_duration", value="90x")
@@ -49,4 +49,7 @@ def test_translator_renders_both_locales_and_checks_fields() -> None:
 
 def test_humanize_duration() -> None:
     assert humanize_duration(timedelta(minutes=90), "zh-CN") == "1小时30分钟"
-    assert humanize_duration(timedelta(minutes=90), "en") == "1 h 30 min"
+    assert humanize_duration(timedelta(minutes=90), "en") == "1 hr 30 min"  # CLDR short units
+    assert humanize_duration(timedelta(days=2, hours=3, minutes=4), "zh-CN") == "2天3小时"
+    assert humanize_duration(timedelta(seconds=0), "zh-CN") == "0秒"
+    assert humanize_duration(timedelta(hours=1), "en") == "1 hr"

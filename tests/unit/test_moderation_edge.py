@@ -14,9 +14,8 @@ import pytest
 
 from linli.bot.features.moderation import ModerationFeature, room_power, split_by_action
 from linli.bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
-from linli.common.i18n import COMMON_MESSAGES, Translator
+from linli.common.i18n import Translator, catalogue
 from linli.common.ids import EventID, RoomID, UserID
-from linli.moderation.messages import MESSAGES
 from linli.moderation.model import (
     Effect,
     Kick,
@@ -123,7 +122,7 @@ def feature(gateway: FakeGateway, service: FakeService | None = None) -> Moderat
         None,  # type: ignore[arg-type]  # flood control is not used here
         gateway,  # type: ignore[arg-type]
         FakeDms(gateway),  # type: ignore[arg-type]
-        Translator([COMMON_MESSAGES, MESSAGES]),
+        Translator([catalogue("common"), catalogue("moderation")]),
     )
 
 

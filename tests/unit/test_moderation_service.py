@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from linli.common.clock import FakeClock
-from linli.common.i18n import COMMON_MESSAGES, Locale, Translator
-from linli.moderation.messages import MESSAGES
+from linli.common.i18n import Locale, Translator, catalogue
 from linli.moderation.model import (
     Ban,
     Kick,
@@ -40,7 +39,8 @@ from tests.unit.moderation_world import (
 )
 
 PLAIN = RoomPower(user_level=None, users_default=0, send_level=0)
-TRANSLATOR = Translator([COMMON_MESSAGES, MESSAGES])
+MESSAGES = catalogue("moderation")
+TRANSLATOR = Translator([catalogue("common"), MESSAGES])
 
 
 @pytest.fixture

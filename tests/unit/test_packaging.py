@@ -31,6 +31,10 @@ def test_the_wheel_installs_only_linli_and_every_module(tmp_path: Path) -> None:
     assert "linli/questions/data/model.json" in names
     assert "linli/storage/migrations/env.py" in names
     assert "linli/bot/web/static/dashboard.css" in names
+    catalogues = {f"linli/{p.relative_to(ROOT).as_posix()}" for part in PARTS
+                  for p in (ROOT / part).glob("locale/*/LC_MESSAGES/linli.mo")}
+    assert len(catalogues) >= 14  # seven parts speak to people, in zh_CN and en
+    assert catalogues - set(names) == set()
     entry = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "linli = linli.bot.cli:main" in entry

@@ -12,10 +12,9 @@ import pytest
 
 from linli.common.clock import FakeClock
 from linli.common.errors import Conflict, DomainError, NotFound, PermissionDenied
-from linli.common.i18n import COMMON_MESSAGES, Translator
+from linli.common.i18n import Translator, catalogue
 from linli.common.ids import EventID, RoomID, UserID
 from linli.community.model import Directory, Role, StaffGrant
-from linli.questions import messages
 from linli.questions.model import (
     AnswerKind,
     EditMessage,
@@ -90,7 +89,7 @@ async def make_world(db: Database, settings: QuestionSettings | None = None,
     )
     await community.add_grant(StaffGrant(PROPERTY, Role.PROPERTY, compound_id=compound.id))
     directory = await community.load_directory()
-    translator = Translator([COMMON_MESSAGES, messages.MESSAGES])
+    translator = Translator([catalogue("common"), catalogue("questions")])
     return World(db, clock, directory, translator, settings or QuestionSettings())
 
 
@@ -519,7 +518,7 @@ async def test_flag_in_english_for_an_english_station(sqlite_db: Database) -> No
 
 
 def test_messages_are_complete() -> None:
-    assert Translator([COMMON_MESSAGES, messages.MESSAGES]).problems() == []
+    assert Translator([catalogue("common"), catalogue("questions")]).problems() == []
 
 
 def test_domain_package_imports_no_edge_library() -> None:

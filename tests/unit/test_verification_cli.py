@@ -189,7 +189,7 @@ async def test_status_commands_and_code_printing(
                      household=["3-2-301"], missing=False) == 0
     printed = capsys.readouterr().out
     assert re.search(r"3-2-301\s+[0-9A-Z]{4}-[0-9A-Z]{4}", printed)
-    assert "1 codes issued" in printed
+    assert "1 code issued" in printed
 
     assert await run(households_status, make_ctx(db_path, clock, key), compound="meiyuan",
                      flat="3栋2单元301", name="张伟", action="move-out") == 0

@@ -108,10 +108,9 @@ def test_every_message_key_the_package_uses_exists_in_both_languages() -> None:
     from pathlib import Path
 
     from linli import verification
-    from linli.common.i18n import COMMON_MESSAGES, Translator
-    from linli.verification.messages import MESSAGES
+    from linli.common.i18n import Translator, catalogue
 
-    translator = Translator([COMMON_MESSAGES, MESSAGES])
+    translator = Translator([catalogue("common"), catalogue("verification")])
     assert translator.problems() == []
     used: set[str] = set()
     for path in Path(verification.__file__).parent.glob("*.py"):
