@@ -203,7 +203,7 @@ def _minutes(ctx: CliContext, seconds: float) -> str:
 
 async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.matrix.gateway import MatrixActionError
-    from linli.bot.rooms import compound_room, default_version_gives_creator_power
+    from linli.bot.rooms import compound_room
     from linli.common.errors import DomainError
     from linli.community.model import AdmissionMode
     from linli.storage.repos.community import CommunityRepository
@@ -276,7 +276,7 @@ async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         async with bot_gateway(ctx) as gateway:
-            creator_power = await default_version_gives_creator_power(gateway)
+            creator_power = await gateway.default_room_version_gives_creator_power()
             async with asyncio.TaskGroup() as group:
                 for row in todo:
                     group.create_task(create(row, gateway, creator_power))

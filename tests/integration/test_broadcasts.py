@@ -28,7 +28,7 @@ from linli.bot.devserver import Account, LocalSynapse
 from linli.bot.features.broadcasts import BroadcastsFeature, MatrixTransport
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.messages import all_catalogs
-from linli.bot.rooms import compound_power_levels, default_version_gives_creator_power
+from linli.bot.rooms import compound_power_levels
 from linli.broadcasts.delivery import Renderer
 from linli.broadcasts.model import Bulletin, DeliveryState, OccurrenceOutcome
 from linli.broadcasts.ports import Sent
@@ -67,7 +67,7 @@ async def make_compounds(
 ) -> dict[str, Compound]:
     """Compound rooms made the cheap way: the bot creates each room (no alias, no invites)
     and the repository records the compound."""
-    creator_power = await default_version_gives_creator_power(gateway)
+    creator_power = await gateway.default_room_version_gives_creator_power()
     levels = compound_power_levels(gateway.user_id, [], AdmissionMode.MUTE, creator_power)
     repo = CommunityRepository(db, SystemClock())
     station = await repo.station(station_slug)
