@@ -9,28 +9,25 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from linli.bot.cli_verification import policy_from_config
 from linli.bot.commands.router import Router
 from linli.bot.config import Config
-from linli.bot.features.broadcasts import (
-    BroadcastsFeature,
-    MatrixTransport,
-    process_owner,
-    settings_from_config,
-)
-from linli.bot.features.core import CoreFeature
+from linli.bot.features.broadcasts.config import process_owner, settings_from_config
+from linli.bot.features.broadcasts.feature import BroadcastsFeature
+from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes
+from linli.bot.features.broadcasts.transport import MatrixTransport
+from linli.bot.features.core.feature import CoreFeature
 from linli.bot.features.enrolment import (
     EnrolmentFeature,
     EnrolmentTracker,
     protector_from_security,
 )
-from linli.bot.features.moderation import ModerationFeature
-from linli.bot.features.questions import QuestionsFeature
-from linli.bot.features.verification import VerificationFeature
+from linli.bot.features.moderation.feature import ModerationFeature
+from linli.bot.features.questions.feature import QuestionsFeature
+from linli.bot.features.verification.config import policy_from_config
+from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.messages import all_catalogs
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from linli.bot.scheduling import ApschedulerFireTimes
 from linli.bot.web.app import WebServer, build_web_app
 from linli.bot.web.dashboard import Dashboard
 from linli.bot.web.metrics import MetricSource, Sample

@@ -36,15 +36,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Feature modules that add subcommands: each has ``register(subparsers)``. Subcommands set
+# Modules that add subcommands, in the order ``linli --help`` lists them: each has
+# ``register(subparsers)`` (``module:function`` names another function). Subcommands set
 # ``func`` to ``async def handler(ctx: CliContext, args) -> int``. These modules import only
 # what building the parser needs; handlers import the rest when they run.
 COMMAND_MODULES = [
     "linli.bot.cli_core",
-    "linli.bot.cli_verification",
-    "linli.bot.cli_bulletins",
+    "linli.bot.features.compounds.cli",
+    "linli.bot.cli_core:register_demo",
+    "linli.bot.features.verification.cli",
+    "linli.bot.features.broadcasts.cli",
     "linli.bot.cli_tokens",
-    "linli.bot.cli_questions",
+    "linli.bot.features.questions.cli",
     "linli.bot.cli_reports",
 ]
 DEFAULT_LOCALE = "zh-CN"
@@ -236,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show log lines and, on an unexpected error, its traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        module, _, function = name.partition(":")
+        getattr(importlib.import_module(module), function or "register")(sub)
     return parser
 
 

@@ -160,8 +160,8 @@ async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
     """Import the sample registry and print its contact cards once. The demo household's code
     is kept in a private file so every run can show it (codes exist only as hashes in the
     database); a real deployment hands the printed card over at the door instead."""
-    from linli.bot.cli_verification import policy_from_config
     from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.features.verification.config import policy_from_config
     from linli.bot.messages import all_catalogs
     from linli.common.clock import SystemClock
     from linli.common.i18n import Translator

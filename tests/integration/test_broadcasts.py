@@ -25,10 +25,11 @@ import yaml
 from linli.bot.app import App
 from linli.bot.config import Config
 from linli.bot.devserver import Account, LocalSynapse
-from linli.bot.features.broadcasts import BroadcastsFeature, MatrixTransport
+from linli.bot.features.broadcasts.feature import BroadcastsFeature
+from linli.bot.features.broadcasts.transport import MatrixTransport
+from linli.bot.features.compounds.rooms import compound_power_levels
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.messages import all_catalogs
-from linli.bot.rooms import compound_power_levels
 from linli.broadcasts.delivery import Renderer
 from linli.broadcasts.model import Bulletin, DeliveryState, OccurrenceOutcome
 from linli.broadcasts.ports import Sent

@@ -15,7 +15,7 @@ import pytest
 from nio import RoomMessageText
 
 from linli.bot.commands.router import CommandContext, Router
-from linli.bot.features.moderation import ModerationFeature
+from linli.bot.features.moderation.feature import ModerationFeature
 from linli.bot.matrix.gateway import (
     MatrixActionError,
     PowerLevelsEdits,

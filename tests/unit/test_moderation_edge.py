@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from linli.bot.features.moderation import ModerationFeature, room_power, split_by_action
+from linli.bot.features.moderation.feature import ModerationFeature, room_power, split_by_action
 from linli.bot.matrix.gateway import MatrixActionError, PowerLevelsEdits, RoomInfo, Unreachable
 from linli.common.i18n import COMMON_MESSAGES, Translator
 from linli.common.ids import EventID, RoomID, UserID

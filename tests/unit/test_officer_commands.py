@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from linli.bot.commands.router import Command, CommandContext, Router, Where
-from linli.bot.features.verification import VerificationFeature
+from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import PowerLevelsEdits, RoomInfo
 from linli.bot.messages import all_catalogs
 from linli.common.clock import FakeClock

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-from linli.bot.features.questions import QuestionsFeature
+from linli.bot.features.questions.feature import QuestionsFeature
 from linli.bot.matrix.gateway import MatrixActionError, event_of
 from linli.bot.messages import all_catalogs
 from linli.bot.runtime import EventEnv

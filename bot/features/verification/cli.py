@@ -23,26 +23,15 @@ from typing import TYPE_CHECKING, Any
 from linli.bot.cli import CliContext, CliError, add_command
 
 if TYPE_CHECKING:
-    from linli.bot.config import VerificationConfig
     from linli.common.crypto import DataProtector
     from linli.community.model import Compound
     from linli.storage.repos.audit import AuditRepository
     from linli.storage.repos.verification import VerificationRepository
     from linli.verification.cards import CardOfficer
     from linli.verification.importer import Problem
-    from linli.verification.policy import VerificationPolicy
     from linli.verification.registry import RegistryService
 
 LARGE_FILE_ROWS = 2000
-
-
-def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
-    """The policy defaults from the config section (the edge uses this too)."""
-    from linli.verification.policy import VerificationPolicy
-
-    values: dict[str, Any] = section.model_dump()
-    values["reminders"] = tuple(values["reminders"])
-    return VerificationPolicy(**values)
 
 
 def protector_from_config(ctx: CliContext) -> DataProtector:
@@ -68,6 +57,7 @@ def _actor() -> str:
 async def _setup(
     ctx: CliContext, slug: str
 ) -> tuple[Compound, VerificationRepository, RegistryService, AuditRepository]:
+    from linli.bot.features.verification.config import policy_from_config
     from linli.storage.repos.audit import AuditRepository
     from linli.storage.repos.community import CommunityRepository
     from linli.storage.repos.verification import VerificationRepository
@@ -283,6 +273,7 @@ async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
+    from linli.bot.features.verification.config import policy_from_config
     from linli.storage.repos.audit import AuditRepository
     from linli.verification.service import VerificationService
 

@@ -62,7 +62,7 @@ def register(sub: Any) -> None:
 
 
 async def _service(ctx: CliContext) -> BulletinCommands:
-    from linli.bot.scheduling import ApschedulerFireTimes
+    from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes
     from linli.broadcasts.service import BulletinCommands
     from linli.storage.repos.broadcasts import BroadcastRepository
     from linli.storage.repos.community import CommunityRepository
@@ -129,13 +129,9 @@ async def cmd_translate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.cli_core import bot_gateway
-    from linli.bot.features.broadcasts import (
-        MatrixTransport,
-        post_reports,
-        process_owner,
-        settings_from_config,
-    )
-    from linli.bot.scheduling import ApschedulerFireTimes
+    from linli.bot.features.broadcasts.config import process_owner, settings_from_config
+    from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes
+    from linli.bot.features.broadcasts.transport import MatrixTransport, post_reports
     from linli.broadcasts.delivery import DeliveryService
     from linli.broadcasts.render import render_reply
     from linli.broadcasts.service import BulletinCommands

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from linli.bot.cli import CliContext, CliError
-from linli.bot.cli_core import bot_gateway, check_locale, check_timezone, station_staff
+from linli.bot.cli_core import bot_gateway
+from linli.bot.features.compounds.cli import check_locale, check_timezone, station_staff
 
 ALIASES = {
     "slug": "slug", "简称": "slug", "代号": "slug", "编号": "slug",
@@ -153,7 +154,7 @@ def parse(text: str, default_tz: str, default_locale: str) -> tuple[list[Row], l
 
 
 def problem_line(ctx: CliContext, problem: Problem) -> str:
-    from linli.bot.cli_verification import report_line
+    from linli.bot.features.verification.cli import report_line
 
     return report_line(ctx, problem.line, problem.column, ctx.t(problem.key, **problem.params))
 
@@ -202,8 +203,8 @@ def _minutes(ctx: CliContext, seconds: float) -> str:
 
 
 async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
+    from linli.bot.features.compounds.rooms import compound_room
     from linli.bot.matrix.gateway import MatrixActionError
-    from linli.bot.rooms import compound_room
     from linli.common.errors import DomainError
     from linli.community.model import AdmissionMode
     from linli.storage.repos.community import CommunityRepository
