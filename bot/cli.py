@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from linli import __version__
 
 if TYPE_CHECKING:
-    from linli.bot.config import Config
+    from linli.bot.config import Config, SecurityConfig
+    from linli.bot.services import Services
     from linli.common.clock import Clock
+    from linli.common.crypto import DataProtector
     from linli.common.errors import DomainError
     from linli.common.i18n import Translator
     from linli.storage.db import Database
@@ -72,10 +74,23 @@ def _system_clock() -> Clock:
     return SystemClock()
 
 
+def cli_protector(section: SecurityConfig) -> DataProtector:
+    """The data protector; a missing or bad key is the operator's one-line error."""
+    from linli.common.crypto import DataKeyError, DataProtector
+
+    try:
+        return DataProtector.from_strings(
+            section.data_key.get_secret_value() if section.data_key else None,
+            [k.get_secret_value() for k in section.previous_data_keys],
+        )
+    except DataKeyError as exc:
+        raise CliError("cli.error.data_key", detail=str(exc)) from None
+
+
 @dataclass
 class CliContext:
     """What a CLI handler gets: validated config, a migrated database, a clock, messages in
-    the CLI's language (``locale``)."""
+    the CLI's language (``locale``), and the services (bot/services.py) built over them."""
 
     config_path: str | None
     clock: Clock = field(default_factory=_system_clock)
@@ -83,6 +98,7 @@ class CliContext:
     _config: Config | None = None  # tests and the demo hand in a ready config
     _db: Database | None = None
     _translator: Translator | None = None
+    _services: Services | None = None
 
     @property
     def config(self) -> Config:
@@ -108,6 +124,16 @@ class CliContext:
                 await db.upgrade()
             self._db = db
         return self._db
+
+    async def services(self) -> Services:
+        """Repositories and domain services over this command's database, built as the
+        running bot builds them; a part is built (and its modules loaded) when first used."""
+        if self._services is None:
+            from linli.bot.services import Services
+
+            self._services = Services(self.config, await self.database(), self.clock,
+                                      self.translator, protector=cli_protector)
+        return self._services
 
     @property
     def translator(self) -> Translator:

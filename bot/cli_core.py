@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from linli.bot.cli import CliContext, CliError, add_command
+from linli.bot.cli import CLI_LOG_HANDLER, CliContext, CliError, add_command
+from linli.bot.logs import configure_logging
 
 if TYPE_CHECKING:
     from linli.bot.matrix.gateway import MatrixGateway
@@ -22,10 +23,8 @@ async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
     """The bot's Matrix client for one CLI command, reusing the running bot's device."""
     from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
     from linli.bot.runtime import ACCESS_TOKEN, DEVICE_ID
-    from linli.storage.repos.botstate import BotStateRepository
 
-    db = await ctx.database()
-    state = BotStateRepository(db, ctx.clock)
+    state = (await ctx.services()).bot_state
     gateway = MatrixGateway(ctx.config.matrix)
     homeserver = ctx.config.matrix.homeserver
     try:
@@ -65,9 +64,6 @@ def register_demo(sub: Any) -> None:
 
 def service_logging(level: str) -> None:
     """Log lines with their time for the long-running bot (the CLI shows warnings only)."""
-    from linli.bot.cli import CLI_LOG_HANDLER
-    from linli.bot.logs import configure_logging
-
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == CLI_LOG_HANDLER:

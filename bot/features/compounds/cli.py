@@ -112,11 +112,10 @@ def check_locale(value: str) -> str:
 async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.features.compounds.rooms import create_officers_room
     from linli.common.ids import parse_room_id, parse_slug
-    from linli.storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
     locale = check_locale(args.locale)
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     officers_room = parse_room_id(args.officers_room) if args.officers_room else None
     if officers_room is None:
         async with bot_gateway(ctx) as gateway:
@@ -133,9 +132,8 @@ async def cmd_station_create(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_station_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.community import CommunityRepository
 
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     for s in await repo.list_stations():
         ctx.say("cli.station.row", slug=s.slug, name=s.name, lang=s.locale,
                 room=s.officers_room_id or "-")
@@ -160,11 +158,10 @@ async def cmd_compound_create(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.common.errors import Conflict
     from linli.common.ids import parse_slug
     from linli.community.model import AdmissionMode
-    from linli.storage.repos.community import CommunityRepository
 
     slug = parse_slug(args.slug)
     tz, locale = _compound_defaults(ctx, args)
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     station = await repo.station(args.station)
     directory = await repo.load_directory()
     if directory.compound_by_slug(slug):
@@ -192,30 +189,22 @@ async def cmd_compound_import(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.features.compounds.rooms import adopt_room
-    from linli.bot.features.verification.cli import protector_from_config
-    from linli.bot.features.verification.config import policy_from_config
     from linli.common.errors import Conflict
     from linli.common.ids import UserID, parse_slug
     from linli.community.model import AdmissionMode
-    from linli.storage.repos.audit import AuditRepository
-    from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.verification import VerificationRepository
-    from linli.verification.service import VerificationService
 
     slug = parse_slug(args.slug)
     tz, locale = _compound_defaults(ctx, args)
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    services = await ctx.services()
+    repo = services.community
     station = await repo.station(args.station)
     directory = await repo.load_directory()
     if directory.compound_by_slug(slug):
         raise Conflict("error.compound_exists", slug=slug)
     mode = AdmissionMode(args.mode)
     # Built before the room is touched: a missing data key stops here, not half-way.
-    db = await ctx.database()
-    verification = VerificationService(
-        VerificationRepository(db, ctx.clock, protector_from_config(ctx)),
-        AuditRepository(db, ctx.clock), ctx.clock, policy_from_config(ctx.config.verification),
-    )
+    db = services.db
+    verification = services.verification
     async with bot_gateway(ctx) as gateway:
         room_id, members = await adopt_room(
             gateway, args.room, mode, station_staff(directory, station.id)
@@ -242,9 +231,8 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.community import CommunityRepository
 
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     directory = await repo.load_directory()
     for c in sorted(directory.compounds.values(), key=lambda c: c.slug):
         station = directory.stations[c.station_id]
@@ -255,9 +243,8 @@ async def cmd_compound_list(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_set(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.community import CommunityRepository
 
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     compound = await repo.compound(args.slug)
     changes: dict[str, Any] = {}
     if args.name:
@@ -305,10 +292,9 @@ async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.matrix.gateway import STAFF_POWER, MatrixActionError
     from linli.common.ids import UserID, parse_user_id
     from linli.community.model import Role, StaffGrant
-    from linli.storage.repos.community import CommunityRepository
 
     user = parse_user_id(args.user_id)
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     station_id = (await repo.station(args.station)).id if args.station else None
     compound = await repo.compound(args.compound) if args.compound else None
     role = Role(args.role)
@@ -353,9 +339,8 @@ async def cmd_staff_add(ctx: CliContext, args: argparse.Namespace) -> int:
 async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.common.ids import parse_user_id
     from linli.community.model import Role
-    from linli.storage.repos.community import CommunityRepository
 
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     station_id = (await repo.station(args.station)).id if args.station else None
     compound_id = (await repo.compound(args.compound)).id if args.compound else None
     removed = await repo.remove_grant(
@@ -368,9 +353,8 @@ async def cmd_staff_remove(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_staff_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.community import CommunityRepository
 
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     directory = await repo.load_directory()
     for g in directory.grants:
         where = ctx.t("cli.staff.where.district")
