@@ -353,7 +353,7 @@ def error_line(ctx: CliContext, exc: BaseException, verbose: bool = False) -> st
 
 
 def _database_error_type() -> type[Exception] | None:
-    module = sys.modules.get("storage.db")  # loaded if the command reached the database
+    module = sys.modules.get("linli.storage.db")  # loaded if the command reached the database
     return getattr(module, "DatabaseError", None) if module else None
 
 
