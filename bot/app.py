@@ -1,5 +1,6 @@
-"""The composition root: builds the database, the Matrix client, the router, the features and
-the web app from the config, passes them in explicitly, and owns start-up and shutdown."""
+"""The composition root: builds the Matrix client, the router, the features and the web app
+over the services of bot/services.py (the database, repositories and domain services), passes
+them in explicitly, and owns start-up and shutdown."""
 
 from __future__ import annotations
 
@@ -9,58 +10,28 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from linli.bot.cli_verification import policy_from_config
 from linli.bot.cluster import ClusterOwnership
 from linli.bot.commands.router import Router
 from linli.bot.config import Config
-from linli.bot.features.broadcasts import (
-    BroadcastsFeature,
-    MatrixTransport,
-    process_owner,
-    settings_from_config,
-)
-from linli.bot.features.core import CoreFeature
-from linli.bot.features.enrolment import (
-    EnrolmentFeature,
-    EnrolmentTracker,
-    protector_from_security,
-)
-from linli.bot.features.moderation import ModerationFeature
-from linli.bot.features.questions import QuestionsFeature
-from linli.bot.features.verification import VerificationFeature
+from linli.bot.features.broadcasts.feature import BroadcastsFeature
+from linli.bot.features.broadcasts.transport import MatrixTransport
+from linli.bot.features.core.feature import CoreFeature
+from linli.bot.features.enrolment import EnrolmentFeature, EnrolmentTracker
+from linli.bot.features.moderation.feature import ModerationFeature
+from linli.bot.features.questions.feature import QuestionsFeature
+from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway
-from linli.bot.messages import all_catalogs
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from linli.bot.scheduling import ApschedulerFireTimes
+from linli.bot.services import Services
 from linli.bot.web.app import WebServer, build_web_app
 from linli.bot.web.dashboard import Dashboard
 from linli.bot.web.metrics import MetricSource, Sample
-from linli.broadcasts.delivery import DeliveryService
-from linli.broadcasts.service import BulletinCommands
-from linli.common.clock import Clock, SystemClock
-from linli.common.i18n import Translator
+from linli.common.clock import Clock
 from linli.common.ids import UserID
 from linli.moderation.flood import FloodControl
-from linli.moderation.model import ModerationSettings
-from linli.moderation.service import ModerationService
-from linli.moderation.snapshots import SnapshotService
-from linli.moderation.tokens import TokenService
 from linli.questions.classifier import builtin as question_model
-from linli.questions.service import QuestionService
 from linli.storage.db import Database
-from linli.storage.repos.audit import AuditRepository
-from linli.storage.repos.botstate import DirectRoomRepository
-from linli.storage.repos.broadcasts import BroadcastRepository
 from linli.storage.repos.cluster import ClusterRepository
-from linli.storage.repos.community import CommunityRepository
-from linli.storage.repos.moderation import (
-    ModerationRepository,
-    SnapshotRepository,
-    WebTokenRepository,
-)
-from linli.storage.repos.questions import QuestionRepository
-from linli.storage.repos.verification import VerificationRepository
-from linli.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -152,23 +123,18 @@ def health_check(bot: Bot, db: Database, max_lag: float) -> Any:
 
 async def build_app(config: Config, clock: Clock | None = None) -> App:
     """Wire everything; nothing connects to Matrix until ``App.bot.start()``."""
-    clock = clock or SystemClock()
     # On PostgreSQL one connection per unit of work running at once, plus periodic work,
     # bulletin sends and the web app.
-    db = Database(config.database.url, echo=config.database.echo,
-                  pool_size=config.bot.concurrent_rooms + 10)
-    await db.upgrade()
-    translator = Translator(all_catalogs())
+    services = await Services.open(config, clock, pool_size=config.bot.concurrent_rooms + 10)
+    db, clock, translator = services.db, services.clock, services.translator
     gateway = MatrixGateway(config.matrix)
-    community = CommunityRepository(db, clock)
-    directory = DirectoryHolder(community, config.bot.admins)
-    dms = DirectMessenger(gateway, DirectRoomRepository(db, clock))
-    audit = AuditRepository(db, clock)
+    directory = DirectoryHolder(services.community, config.bot.admins)
+    dms = DirectMessenger(gateway, services.direct_rooms)
     router = Router(translator, prefix=config.bot.command_prefix,
                     roles_anywhere=lambda user: directory.current.roles_anywhere(user))
     bot = Bot(
         config=config, db=db, gateway=gateway, clock=clock, translator=translator,
-        directory=directory, dms=dms, router=router, features=[], audit=audit,
+        directory=directory, dms=dms, router=router, features=[], audit=services.audit,
     )
     bot.add_feature(
         CoreFeature(
@@ -179,42 +145,21 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             uptime=bot.uptime,
         )
     )
-    broadcast_repo = BroadcastRepository(db)
-    delivery = DeliveryService(
-        broadcast_repo, MatrixTransport(gateway), ApschedulerFireTimes(),
-        lambda: directory.current, translator, clock, owner=process_owner(),
-        settings=settings_from_config(config),
-    )
-    bulletins = BulletinCommands(
-        broadcast_repo, ApschedulerFireTimes(), lambda: directory.current, translator, clock,
-        default_timezone=config.bot.default_timezone, delivery=delivery,
-    )
+    delivery = services.delivery(MatrixTransport(gateway), lambda: directory.current)
     bot.add_feature(BroadcastsFeature(
-        delivery, bulletins, broadcast_repo, gateway, translator,
-        prefix=config.bot.command_prefix,
+        delivery, services.bulletins(lambda: directory.current, delivery=delivery),
+        services.broadcasts_repo, gateway, translator, prefix=config.bot.command_prefix,
     ))
     # Real-name membership; the data key is required (a config error names it if missing).
-    verification_repo = VerificationRepository(
-        db, clock, protector_from_security(config.security)
-    )
-    verification = VerificationService(
-        verification_repo, audit, clock, policy_from_config(config.verification)
-    )
-    questions_repo = QuestionRepository(db, clock)
-    questions = QuestionService(
-        questions_repo, clock, lambda: directory.current, translator,
-        config.questions.to_settings(), default_timezone=config.bot.default_timezone,
-        model=question_model(),  # the shipped model; a retrained one replaces it at start
-    )
+    verification = services.verification
+    # The shipped model; a retrained one replaces it at start.
+    questions = services.questions(lambda: directory.current, model=question_model())
     # The asker's flat on a flag comes from verification: "3栋2单元501室", never a name.
     bot.add_feature(QuestionsFeature(
-        questions, questions_repo, gateway, lambda: directory.current,
+        questions, services.questions_repo, gateway, lambda: directory.current,
         flat_label=verification.flat_label,
     ))
-    moderation = ModerationService(
-        ModerationRepository(db, clock), audit, clock, lambda: directory.current,
-        ModerationSettings(**config.moderation.model_dump()), config.matrix.user_id,
-    )
+    moderation = services.moderation(lambda: directory.current)
     verification_feature = VerificationFeature(
         verification, gateway, dms, translator, lambda: directory.current,
         muted_by_moderation=moderation.is_muted_by_bot,
@@ -244,9 +189,8 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
         bot.ownership = cluster
     # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
     enrolment = EnrolmentTracker(verification, clock)
-    snapshot_repo = SnapshotRepository(db, clock)
     bot.add_feature(EnrolmentFeature(
-        enrolment, SnapshotService(snapshot_repo, clock), lambda: directory.current,
+        enrolment, services.snapshots, lambda: directory.current,
         refresh=config.enrolment.refresh, compounds_per_tick=config.enrolment.compounds_per_tick,
     ))
     web_server = None
@@ -260,11 +204,10 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             metric_sources=[core_metrics(bot), *bot.metric_sources],
         )
         if config.web.dashboard:
-            token_repo = WebTokenRepository(db, clock)
             Dashboard(
-                tokens=TokenService(token_repo, clock), token_repo=token_repo, tracker=enrolment,
-                registry=verification_repo, snapshots=snapshot_repo,
-                questions=QuestionRepository(db, clock), audit=audit,
+                tokens=services.tokens, token_repo=services.web_token_repo, tracker=enrolment,
+                registry=services.verification_repo, snapshots=services.snapshot_repo,
+                questions=services.questions_repo, audit=services.audit,
                 directory=lambda: directory.current, translator=translator, clock=clock,
                 default_locale=config.bot.default_locale,
                 default_timezone=config.bot.default_timezone,

@@ -28,23 +28,28 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from linli import __version__
 
 if TYPE_CHECKING:
-    from linli.bot.config import Config
+    from linli.bot.config import Config, SecurityConfig
+    from linli.bot.services import Services
     from linli.common.clock import Clock
+    from linli.common.crypto import DataProtector
     from linli.common.errors import DomainError
     from linli.common.i18n import Translator
     from linli.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# Feature modules that add subcommands: each has ``register(subparsers)``. Subcommands set
+# Modules that add subcommands, in the order ``linli --help`` lists them: each has
+# ``register(subparsers)`` (``module:function`` names another function). Subcommands set
 # ``func`` to ``async def handler(ctx: CliContext, args) -> int``. These modules import only
 # what building the parser needs; handlers import the rest when they run.
 COMMAND_MODULES = [
     "linli.bot.cli_core",
-    "linli.bot.cli_verification",
-    "linli.bot.cli_bulletins",
+    "linli.bot.features.compounds.cli",
+    "linli.bot.cli_core:register_demo",
+    "linli.bot.features.verification.cli",
+    "linli.bot.features.broadcasts.cli",
     "linli.bot.cli_tokens",
-    "linli.bot.cli_questions",
+    "linli.bot.features.questions.cli",
     "linli.bot.cli_reports",
     "linli.bot.cli_cluster",
 ]
@@ -70,10 +75,23 @@ def _system_clock() -> Clock:
     return SystemClock()
 
 
+def cli_protector(section: SecurityConfig) -> DataProtector:
+    """The data protector; a missing or bad key is the operator's one-line error."""
+    from linli.common.crypto import DataKeyError, DataProtector
+
+    try:
+        return DataProtector.from_strings(
+            section.data_key.get_secret_value() if section.data_key else None,
+            [k.get_secret_value() for k in section.previous_data_keys],
+        )
+    except DataKeyError as exc:
+        raise CliError("cli.error.data_key", detail=str(exc)) from None
+
+
 @dataclass
 class CliContext:
     """What a CLI handler gets: validated config, a migrated database, a clock, messages in
-    the CLI's language (``locale``)."""
+    the CLI's language (``locale``), and the services (bot/services.py) built over them."""
 
     config_path: str | None
     clock: Clock = field(default_factory=_system_clock)
@@ -81,6 +99,7 @@ class CliContext:
     _config: Config | None = None  # tests and the demo hand in a ready config
     _db: Database | None = None
     _translator: Translator | None = None
+    _services: Services | None = None
 
     @property
     def config(self) -> Config:
@@ -106,6 +125,16 @@ class CliContext:
                 await db.upgrade()
             self._db = db
         return self._db
+
+    async def services(self) -> Services:
+        """Repositories and domain services over this command's database, built as the
+        running bot builds them; a part is built (and its modules loaded) when first used."""
+        if self._services is None:
+            from linli.bot.services import Services
+
+            self._services = Services(self.config, await self.database(), self.clock,
+                                      self.translator, protector=cli_protector)
+        return self._services
 
     @property
     def translator(self) -> Translator:
@@ -237,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show log lines and, on an unexpected error, its traceback")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        module, _, function = name.partition(":")
+        getattr(importlib.import_module(module), function or "register")(sub)
     return parser
 
 

@@ -68,9 +68,9 @@ def _actor() -> str:
 
 
 async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.bot.cli_verification import policy_from_config
     from linli.bot.config import ConfigError
     from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.features.verification.config import policy_from_config
     from linli.common.i18n import parse_locale
     from linli.common.ids import parse_slug
     from linli.storage.repos.audit import AuditEntry, AuditRepository

@@ -15,8 +15,16 @@ from typing import Any
 
 import yaml
 
+from linli.bot.app import build_app
+from linli.bot.cli import CliContext, build_parser
 from linli.bot.config import Config, load_config
-from linli.bot.devserver import Account, HomeserverError, LocalSynapse, port_is_free
+from linli.bot.demo_conversation import DEMO_NOTICE, stage
+from linli.bot.devserver import Account, HomeserverError, LocalSynapse, free_port, port_is_free
+from linli.bot.logs import configure_logging
+from linli.bot.services import Services
+from linli.moderation.tokens import PrincipalKind
+from linli.verification.cards import CardOfficer, render_cards
+from linli.verification.codes import format_code
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +97,6 @@ async def _provision(
     config: Config, accounts: dict[str, Account], data: Path | None = None
 ) -> list[str]:
     """Station, officer, compound (and what later features add); skipped if already there."""
-    from linli.bot.cli import CliContext, build_parser
-
     notes: list[str] = []
     parser = build_parser()
 
@@ -103,14 +109,11 @@ async def _provision(
         finally:
             await ctx.close()
 
-    from linli.common.clock import SystemClock
-    from linli.storage.db import Database
-    from linli.storage.repos.community import CommunityRepository
-
-    db = Database(config.database.url)
-    await db.upgrade()
-    directory = await CommunityRepository(db, SystemClock()).load_directory()
-    await db.close()
+    services = await Services.open(config)
+    try:
+        directory = await services.community.load_directory()
+    finally:
+        await services.close()
     if directory.station_by_slug("xinhua") is None:
         await linli("station", "create", "xinhua", "--name", "新华路派出所")
         await linli("staff", "add", accounts["officer"].user_id, "--role", "officer",
@@ -135,20 +138,16 @@ ANTI_FRAUD_TIPS = (
     "自称“客服”要求退款、注销“校园贷”的电话，请先挂断，再拨官方电话核实。"
     "遇到诈骗请拨打 110 或反诈专线 96110，也可联系{officer}。",
 )
-DEMO_NOTICE = "!notice meiyuan @room 今晚 20:00–22:00 小区停水检修，请提前储水。"
 
 
 async def _provision_bulletins(config: Config, linli: Any) -> None:
     """The weekly anti-fraud series for the station's compounds (Monday 09:00, one tip a
     week in turn); created once, found by its title on later runs."""
-    from linli.storage.db import Database
-    from linli.storage.repos.broadcasts import BroadcastRepository
-
-    db = Database(config.database.url)
+    services = await Services.open(config, migrate=False)
     try:
-        titles = {b.text.title for b in await BroadcastRepository(db).list_bulletins(None)}
+        titles = {b.text.title for b in await services.broadcasts_repo.list_bulletins(None)}
     finally:
-        await db.close()
+        await services.close()
     if ANTI_FRAUD_TITLE in titles:
         return
     tips = " || ".join(ANTI_FRAUD_TIPS)
@@ -160,34 +159,20 @@ async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
     """Import the sample registry and print its contact cards once. The demo household's code
     is kept in a private file so every run can show it (codes exist only as hashes in the
     database); a real deployment hands the printed card over at the door instead."""
-    from linli.bot.cli_verification import policy_from_config
-    from linli.bot.features.enrolment import protector_from_security
-    from linli.bot.messages import all_catalogs
-    from linli.common.clock import SystemClock
-    from linli.common.i18n import Translator
-    from linli.storage.db import Database
-    from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.verification import VerificationRepository
-    from linli.verification.cards import CardOfficer, render_cards
-    from linli.verification.codes import format_code
-    from linli.verification.registry import RegistryService
 
-    clock = SystemClock()
-    db = Database(config.database.url)
+    services = await Services.open(config, migrate=False)
     try:
-        compound = await CommunityRepository(db, clock).compound("meiyuan")
-        repo = VerificationRepository(db, clock, protector_from_security(config.security))
-        if not await repo.households(compound.id):
+        compound = await services.community.compound("meiyuan")
+        if not await services.verification_repo.households(compound.id):
             csv_file = data / "registry.csv"
             _write_private(csv_file, SAMPLE_REGISTRY)
             await linli("households", "import", str(csv_file), "--compound", "meiyuan")
         code_file = data / DEMO_CODE_FILE
         if await asyncio.to_thread(code_file.exists):
             return
-        registry = RegistryService(repo, clock, policy_from_config(config.verification))
-        issues = await registry.issue_codes(compound, "demo")
-        translator = Translator(all_catalogs())
-        cards = render_cards(compound, issues, translator, CardOfficer("王警官", "021-5555-0110"))
+        issues = await services.registry.issue_codes(compound, "demo")
+        cards = render_cards(compound, issues, services.translator,
+                             CardOfficer("王警官", "021-5555-0110"))
         _write_private(data / "cards.html", cards)
         ref, name = DEMO_HOUSEHOLD
         issue = next(i for i in issues if i.household.ref == ref)
@@ -196,7 +181,7 @@ async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
             "code": format_code(issue.code), "name": name,
         }, ensure_ascii=False, indent=2))
     finally:
-        await db.close()
+        await services.close()
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -208,16 +193,11 @@ def _write_private(path: Path, text: str) -> None:
 
 
 async def run_demo(args: argparse.Namespace) -> int:
-    from linli.bot.app import build_app
-    from linli.bot.logs import configure_logging
-
     configure_logging("INFO")
     data = Path(args.data).resolve()  # noqa: ASYNC240 - one-off CLI start-up, nothing else runs yet
     data.mkdir(parents=True, exist_ok=True)
     port = args.port
     if not port_is_free(port):
-        from linli.bot.devserver import free_port
-
         port = free_port()
         print(f"port {args.port} is busy; the demo homeserver uses {port} instead")
     hs = LocalSynapse(data / "synapse", port=port)
@@ -241,8 +221,6 @@ async def run_demo(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, app.bot.stop_event.set)
         try:
             await app.start()
-            from linli.bot.demo_conversation import stage
-
             staged = await stage(hs, accounts, data, app)
             print(_instructions(hs, accounts, data, app, tokens, args.web_port, staged))
             await app.bot.wait()
@@ -260,21 +238,15 @@ async def _dashboard_tokens(config: Config, data: Path) -> dict[str, str]:
     store = data / "dashboard-tokens.json"
     if store.exists():
         return dict(json.loads(store.read_text(encoding="utf-8")))
-    from linli.common.clock import SystemClock
-    from linli.moderation.tokens import PrincipalKind, TokenService
-    from linli.storage.db import Database
-    from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.moderation import WebTokenRepository
 
-    db = Database(config.database.url)
+    services = await Services.open(config, migrate=False)
     try:
-        clock = SystemClock()
-        station = await CommunityRepository(db, clock).station("xinhua")
-        service = TokenService(WebTokenRepository(db, clock), clock)
-        admin = await service.create(PrincipalKind.ADMIN, None, "demo admin")
-        officer = await service.create(PrincipalKind.OFFICER, station.id, "demo officer")
+        station = await services.community.station("xinhua")
+        admin = await services.tokens.create(PrincipalKind.ADMIN, None, "demo admin")
+        officer = await services.tokens.create(PrincipalKind.OFFICER, station.id,
+                                               "demo officer")
     finally:
-        await db.close()
+        await services.close()
     tokens = {"admin": admin.secret, "officer": officer.secret}
     _write_private(store, json.dumps(tokens, indent=2))
     return tokens

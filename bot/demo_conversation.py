@@ -18,6 +18,7 @@ from linli.bot.devserver import Account, LocalSynapse
 
 log = logging.getLogger(__name__)
 
+DEMO_NOTICE = "!notice meiyuan @room 今晚 20:00–22:00 小区停水检修，请提前储水。"
 MARKER = "conversation.done"
 VERIFY_AS = ("meiyuan:2-1-101", "陈静")
 ANSWERED = "请问办理居住证需要带什么材料？"
@@ -87,8 +88,6 @@ async def stage(hs: LocalSynapse, accounts: dict[str, Account], data: Path, app:
         question = await _send(resident, room, ANSWERED)
         await _send(officer, room, ANSWER, reply_to=question)
         await _send(resident, room, URGENT)
-        from linli.bot.demo import DEMO_NOTICE
-
         await _send(officer, officers_room, DEMO_NOTICE)
     except Exception as exc:  # the demo still runs without its sample conversation
         log.warning("could not stage the sample conversation: %s", exc)

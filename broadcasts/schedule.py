@@ -1,6 +1,6 @@
 """Schedules as people type them, checked with clear errors, and the port that computes fire
-times (implemented with APScheduler's triggers in bot/scheduling.py; the domain does not
-import APScheduler).
+times (implemented with APScheduler's triggers in bot/features/broadcasts/fire_times.py; the
+domain does not import APScheduler).
 
 Cron strings are the five standard crontab fields (minute hour day-of-month month weekday,
 weekday 0 or 7 = Sunday, names like ``mon`` allowed). They are validated here, field by field,

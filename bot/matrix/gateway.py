@@ -5,10 +5,11 @@ exceptions and nio's retries bounded."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -22,12 +23,14 @@ from nio import (
     ErrorResponse,
     LoginResponse,
     RoomCreateResponse,
+    RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomPreset,
     RoomSendResponse,
     RoomVisibility,
     WhoamiResponse,
 )
+from nio.events import Event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -40,6 +43,7 @@ BOT_POWER = 100
 STAFF_POWER = 50
 VERIFIED_POWER = 1  # members who may post in a room whose events_default is 1
 MUTED_POWER = -1
+POWER_LEVELS = "m.room.power_levels"
 
 
 class MatrixActionError(Exception):
@@ -153,7 +157,81 @@ class RoomInfo:
     creators: set[str]
 
 
-class MatrixGateway:
+class PowerLevelsEdit:
+    """One read of a room's ``m.room.power_levels`` to change: ``content`` (any key) and
+    ``users`` (its users map) may be changed in place; ``set`` changes one user's level."""
+
+    def __init__(self, content: dict[str, Any], creators: set[str]) -> None:
+        self.content = copy.deepcopy(content)
+        self.content["users"] = dict(content.get("users") or {})
+        self.creators = creators
+        self.previous_users: dict[str, Any] = dict(self.content["users"])
+        self._before = copy.deepcopy(self.content)
+        self._had_users = "users" in content
+
+    @property
+    def users(self) -> dict[str, Any]:
+        users: dict[str, Any] = self.content["users"]
+        return users
+
+    def set(self, user_id: str, level: int | None) -> None:
+        """Set a user's level, or with None remove it. Creators of version 12+ rooms must
+        not appear in ``users`` and are left out."""
+        if user_id in self.creators:
+            return
+        if level is None:
+            self.users.pop(user_id, None)
+        else:
+            self.users[user_id] = level
+
+    @property
+    def changed(self) -> bool:
+        return self.content != self._before
+
+
+class PowerLevelsEdits:
+    """The one read-modify-write of ``m.room.power_levels``, under the room's lock, written
+    only when something changed (the same change made again, after a crash or a failure,
+    writes nothing). Needs ``power_levels_lock``, ``room_info``, ``state_event`` and
+    ``put_state`` from the class it is mixed into."""
+
+    power_levels_lock: Callable[[str], asyncio.Lock]
+    room_info: Callable[[str], Awaitable[RoomInfo]]
+    state_event: Callable[..., Awaitable[dict[str, Any]]]
+    put_state: Callable[..., Awaitable[None]]
+
+    async def edit_power_levels(
+        self, room_id: str, edit: Callable[[PowerLevelsEdit], Awaitable[None]]
+    ) -> PowerLevelsEdit:
+        """Read the room's power levels, let ``edit`` change them, write them if changed.
+        ``edit`` runs under the room's lock: no other change in this process comes between
+        the read and the write. Returns the edit (``changed``, ``previous_users``)."""
+        async with self.power_levels_lock(room_id):
+            info = await self.room_info(room_id)
+            levels = PowerLevelsEdit(await self.state_event(room_id, POWER_LEVELS),
+                                     info.creators)
+            await edit(levels)
+            if levels.changed:
+                await self.put_state(room_id, POWER_LEVELS, levels.content)
+            return levels
+
+    async def set_power_levels(
+        self, room_id: str, changes: dict[str, int | None]
+    ) -> dict[str, Any]:
+        """Set (or with None, remove) users' levels in one power-levels event.
+
+        Creators of version 12+ rooms must not appear in ``users`` and are left out.
+        Returns the previous users map so a caller can restore what it changed.
+        """
+
+        async def change(levels: PowerLevelsEdit) -> None:
+            for user, level in changes.items():
+                levels.set(user, level)
+
+        return (await self.edit_power_levels(room_id, change)).previous_users
+
+
+class MatrixGateway(PowerLevelsEdits):
     """One nio AsyncClient with bounded retries, plus the actions the features need."""
 
     def __init__(self, config: MatrixConfig, store_path: str | None = None) -> None:
@@ -344,39 +422,39 @@ class MatrixGateway:
         info = await self.room_info(room_id)
         if user_id in info.creators:
             return float("inf")
-        pl = await self.state_event(room_id, "m.room.power_levels")
+        pl = await self.state_event(room_id, POWER_LEVELS)
         return float(pl.get("users", {}).get(user_id, pl.get("users_default", 0)))
 
-    async def set_power_levels(
-        self, room_id: str, changes: dict[str, int | None]
-    ) -> dict[str, Any]:
-        """Set (or with None, remove) users' levels in one power-levels event.
+    # events ----------------------------------------------------------------------------------
+    async def room_event(self, room_id: str, event_id: str) -> Event | None:
+        """One event of a room, or None if the homeserver answers with an error (not found,
+        not allowed); a network failure raises."""
+        return event_of(await self.client.room_get_event(room_id, event_id))
 
-        Creators of version 12+ rooms must not appear in ``users`` and are left out.
-        Returns the previous users map so a caller can restore what it changed.
-        """
-        async with self.power_levels_lock(room_id):
-            return await self._set_power_levels(room_id, changes)
+    async def default_room_version_gives_creator_power(self) -> bool:
+        """Whether rooms this homeserver creates by default give creators unlimited power."""
+        resp = await self.client.send(
+            "GET", "/_matrix/client/v3/capabilities",
+            headers={"Authorization": f"Bearer {self.client.access_token}"},
+        )
+        data = await resp.json()
+        version = str(
+            data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10")
+        )
+        return creators_have_power(version)
 
-    async def _set_power_levels(
-        self, room_id: str, changes: dict[str, int | None]
-    ) -> dict[str, Any]:
-        info = await self.room_info(room_id)
-        pl = await self.state_event(room_id, "m.room.power_levels")
-        users = dict(pl.get("users", {}))
-        previous = dict(users)
-        for user, level in changes.items():
-            if user in info.creators:
-                continue
-            if level is None:
-                users.pop(user, None)
-            else:
-                users[user] = level
-        if users == previous:
-            return previous
-        pl["users"] = users
-        await self.put_state(room_id, "m.room.power_levels", pl)
-        return previous
+    async def room_creator(self, room_id: str) -> str | None:
+        """The sender of the room's ``m.room.create`` event read from the room's whole state,
+        or None if the bot cannot read the room's state."""
+        resp = await self.client.room_get_state(room_id)
+        events = getattr(resp, "events", None)
+        if not isinstance(events, list):
+            return None
+        create: dict[str, Any] = next(
+            (e for e in events if isinstance(e, dict) and e.get("type") == "m.room.create"), {}
+        )
+        sender = create.get("sender")
+        return sender if isinstance(sender, str) else None
 
     # rooms ---------------------------------------------------------------------------------
     async def create_room(
@@ -446,6 +524,11 @@ class MatrixGateway:
     async def resolve_alias(self, alias: str) -> RoomID:
         resp = _check("resolve alias", await self.client.room_resolve_alias(alias))
         return RoomID(resp.room_id)
+
+
+def event_of(resp: Any) -> Event | None:
+    """The event of a ``room_get_event`` answer; None for an error answer."""
+    return resp.event if isinstance(resp, RoomGetEventResponse) else None
 
 
 def message_content(

@@ -25,10 +25,11 @@ import yaml
 from linli.bot.app import App
 from linli.bot.config import Config
 from linli.bot.devserver import Account, LocalSynapse
-from linli.bot.features.broadcasts import BroadcastsFeature, MatrixTransport
+from linli.bot.features.broadcasts.feature import BroadcastsFeature
+from linli.bot.features.broadcasts.transport import MatrixTransport
+from linli.bot.features.compounds.rooms import compound_power_levels
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.messages import all_catalogs
-from linli.bot.rooms import compound_power_levels, default_version_gives_creator_power
 from linli.broadcasts.delivery import Renderer
 from linli.broadcasts.model import Bulletin, DeliveryState, OccurrenceOutcome
 from linli.broadcasts.ports import Sent
@@ -67,7 +68,7 @@ async def make_compounds(
 ) -> dict[str, Compound]:
     """Compound rooms made the cheap way: the bot creates each room (no alias, no invites)
     and the repository records the compound."""
-    creator_power = await default_version_gives_creator_power(gateway)
+    creator_power = await gateway.default_room_version_gives_creator_power()
     levels = compound_power_levels(gateway.user_id, [], AdmissionMode.MUTE, creator_power)
     repo = CommunityRepository(db, SystemClock())
     station = await repo.station(station_slug)

@@ -17,9 +17,9 @@ import pytest
 from linli.bot.cli import CliContext, build_parser
 from linli.bot.config import Config
 from linli.bot.devserver import Account, LocalSynapse
+from linli.bot.features.compounds.rooms import compound_room
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.messages import all_catalogs
-from linli.bot.rooms import compound_room
 from linli.common.clock import SystemClock
 from linli.common.i18n import Translator
 from linli.community.model import AdmissionMode, Compound

@@ -26,7 +26,7 @@ import pytest
 
 from linli.bot.app import App
 from linli.bot.devserver import Account, LocalSynapse
-from linli.bot.features.verification import VerificationFeature
+from linli.bot.features.verification.feature import VerificationFeature
 from linli.common.clock import FakeClock
 from linli.common.i18n import format_local_time, humanize_duration
 from linli.questions.model import (

@@ -19,7 +19,7 @@ from nio import ErrorResponse, RoomGetEventResponse, RoomGetStateEventResponse, 
 from linli.bot.app import App
 from linli.bot.config import Config
 from linli.bot.devserver import Account, LocalSynapse
-from linli.bot.features.verification import VerificationFeature
+from linli.bot.features.verification.feature import VerificationFeature
 from linli.common.clock import FakeClock
 from linli.common.ids import UserID
 from linli.community.model import Compound, Station
@@ -651,7 +651,7 @@ async def test_no_plaintext_personal_data_in_the_databases_or_the_logs() -> None
             for secret in secrets:
                 assert secret.encode() not in blob, f"plaintext in {db_file.name}"
     # The log holds the verification feature's work (so this is no empty check) ...
-    assert "linli.bot.features.verification" in LOGS.names
+    assert "linli.bot.features.verification.feature" in LOGS.names
     text = "\n".join(LOGS.lines)
     assert "verification reply from" in text and "verified" in text
     # ... and none of the residents' data.

@@ -8,8 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes
 from linli.bot.messages import all_catalogs
-from linli.bot.scheduling import ApschedulerFireTimes
 from linli.broadcasts.delivery import BroadcastSettings, DeliveryService
 from linli.broadcasts.model import RenderedMessage
 from linli.broadcasts.ports import (

@@ -11,12 +11,8 @@ from typing import Any, cast
 import pytest
 from aiohttp import ClientConnectionError
 
-from linli.bot.features.broadcasts import (
-    MatrixTransport,
-    _number,
-    bulletin_content,
-    split_mention,
-)
+from linli.bot.features.broadcasts.feature import _number, split_mention
+from linli.bot.features.broadcasts.transport import MatrixTransport, bulletin_content
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, RoomInfo
 from linli.broadcasts.model import RenderedMessage, Report
 from linli.broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure

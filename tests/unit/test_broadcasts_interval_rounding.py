@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from linli.bot.scheduling import ApschedulerFireTimes
+from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes
 from linli.broadcasts.model import Schedule, ScheduleKind
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from linli.bot.scheduling import ApschedulerFireTimes, crontab_for_apscheduler
+from linli.bot.features.broadcasts.fire_times import ApschedulerFireTimes, crontab_for_apscheduler
 from linli.broadcasts import schedule as sched
 from linli.broadcasts.commands import parse_add, parse_schedule_words
 from linli.broadcasts.model import Schedule, ScheduleKind, TargetKind

@@ -15,8 +15,14 @@ import pytest
 from nio import RoomMessageText
 
 from linli.bot.commands.router import CommandContext, Router
-from linli.bot.features.moderation import ModerationFeature
-from linli.bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
+from linli.bot.features.moderation.feature import ModerationFeature
+from linli.bot.matrix.gateway import (
+    MatrixActionError,
+    PowerLevelsEdits,
+    RoomInfo,
+    Unreachable,
+    event_of,
+)
 from linli.bot.matrix.translate import translate
 from linli.bot.messages import all_catalogs
 from linli.common.clock import FakeClock
@@ -55,7 +61,7 @@ class FakeNioClient:
         return RoomGetEventResponse.from_dict(event.source)
 
 
-class FakeGateway:
+class FakeGateway(PowerLevelsEdits):
     user_id = BOT
 
     def __init__(self) -> None:
@@ -70,6 +76,9 @@ class FakeGateway:
 
     def power_levels_lock(self, room_id: str) -> asyncio.Lock:
         return self._lock
+
+    async def room_event(self, room_id: str, event_id: Any) -> Any:
+        return event_of(await self.client.room_get_event(room_id, event_id))
 
     def _call(self, name: str, *args: Any) -> None:
         queued = self.failures.get(name)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from linli.bot.features.moderation import ModerationFeature, room_power, split_by_action
-from linli.bot.matrix.gateway import MatrixActionError, RoomInfo, Unreachable
+from linli.bot.features.moderation.feature import ModerationFeature, room_power, split_by_action
+from linli.bot.matrix.gateway import MatrixActionError, PowerLevelsEdits, RoomInfo, Unreachable
 from linli.common.i18n import Translator, catalogue
 from linli.common.ids import EventID, RoomID, UserID
 from linli.moderation.model import (
@@ -37,7 +37,7 @@ CREATOR = UserID("@founder:hs")
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-class FakeGateway:
+class FakeGateway(PowerLevelsEdits):
     user_id = BOT
 
     def __init__(self) -> None:

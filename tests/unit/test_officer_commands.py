@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from linli.bot.commands.router import Command, CommandContext, Router, Where
-from linli.bot.features.verification import VerificationFeature
-from linli.bot.matrix.gateway import RoomInfo
+from linli.bot.features.verification.feature import VerificationFeature
+from linli.bot.matrix.gateway import PowerLevelsEdits, RoomInfo
 from linli.bot.messages import all_catalogs
 from linli.common.clock import FakeClock
 from linli.common.events import MessagePosted
@@ -121,7 +121,7 @@ def test_every_message_exists_in_both_languages() -> None:
 
 
 # the verification feature ---------------------------------------------------------------------
-class FakeGateway:
+class FakeGateway(PowerLevelsEdits):
     user_id = "@linli:hs"
 
     def __init__(self) -> None:

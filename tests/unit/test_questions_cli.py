@@ -7,9 +7,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from linli.bot import cli_questions
 from linli.bot.cli import CliContext
 from linli.bot.config import Config, ConfigError, load_config
+from linli.bot.features.questions import cli as cli_questions
 from linli.common.clock import FakeClock
 from linli.common.errors import DomainError, NotFound
 from linli.common.ids import EventID, RoomID, UserID

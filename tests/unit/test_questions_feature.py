@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from nio import RoomGetEventResponse
 
-from linli.bot.features.questions import QuestionsFeature
-from linli.bot.matrix.gateway import MatrixActionError
+from linli.bot.features.questions.feature import QuestionsFeature
+from linli.bot.matrix.gateway import MatrixActionError, event_of
 from linli.bot.messages import all_catalogs
 from linli.bot.runtime import EventEnv
 from linli.common.clock import FakeClock
@@ -54,6 +54,9 @@ class FakeGateway:
     edits: list[tuple[str, str, str]] = field(default_factory=list)
     fail_sends: int = 0
     fail_with: str = "M_FORBIDDEN"
+
+    async def room_event(self, room_id: str, event_id: str) -> Any:
+        return event_of(await self.client.room_get_event(room_id, event_id))
 
     async def send_text(self, room_id: str, body: str, html: str | None = None, *,
                         txn_id: str | None = None, **_: Any) -> EventID:

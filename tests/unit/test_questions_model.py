@@ -297,7 +297,7 @@ async def test_a_redacted_message_leaves_the_corrections(mworld: World) -> None:
 async def test_retrain_stores_a_model_with_the_corrections(
     sqlite_db: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from linli.bot import cli_questions
+    from linli.bot.features.questions import cli as cli_questions
     from tests.unit.test_questions_cli import _context, _parse
 
     w = await make_world(sqlite_db)  # type: ignore[arg-type]
@@ -319,8 +319,8 @@ async def test_try_and_train_commands(
 ) -> None:
     from pathlib import Path
 
-    from linli.bot import cli_questions
     from linli.bot.cli import CliContext
+    from linli.bot.features.questions import cli as cli_questions
     from tests.unit.test_questions_cli import _parse
 
     ctx = CliContext(config_path=None)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from linli.bot.features.verification import _safe_to_echo
+from linli.bot.features.verification.feature import _safe_to_echo
 from linli.bot.runtime import Bot
 from linli.common.errors import DomainError
 from linli.common.events import (

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from linli.bot.cli import CliContext
-from linli.bot.cli_verification import (
+from linli.bot.config import Config
+from linli.bot.features.verification.cli import (
     cards,
     codes_issue,
     enrolment,
@@ -20,9 +21,8 @@ from linli.bot.cli_verification import (
     households_status,
     keys_generate,
     keys_rotate,
-    policy_from_config,
 )
-from linli.bot.config import Config
+from linli.bot.features.verification.config import policy_from_config
 from linli.common.clock import FakeClock
 from linli.common.crypto import DataProtector, generate_key
 from linli.common.ids import UserID

@@ -13,6 +13,7 @@ from linli.bot.matrix.gateway import (
     VERIFIED_POWER,
     MatrixActionError,
     MatrixGateway,
+    PowerLevelsEdit,
 )
 from linli.common.errors import DomainError
 from linli.common.i18n import Translator
@@ -83,19 +84,6 @@ def officers_power_levels(
     }
 
 
-async def default_version_gives_creator_power(gateway: MatrixGateway) -> bool:
-    """Whether rooms this homeserver creates by default give creators unlimited power."""
-    from linli.bot.matrix.gateway import creators_have_power
-
-    resp = await gateway.client.send(
-        "GET", "/_matrix/client/v3/capabilities",
-        headers={"Authorization": f"Bearer {gateway.client.access_token}"},
-    )
-    data = await resp.json()
-    version = str(data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10"))
-    return creators_have_power(version)
-
-
 @dataclass(frozen=True)
 class CompoundRoom:
     room_id: RoomID
@@ -116,14 +104,7 @@ async def own_room_by_alias(gateway: MatrixGateway, slug: str) -> RoomID | None:
         if exc.errcode == "M_NOT_FOUND":
             return None
         raise
-    resp = await gateway.client.room_get_state(room_id)
-    events = getattr(resp, "events", None)
-    if not isinstance(events, list):
-        return None  # the bot cannot read it: not a room it made
-    create: dict[str, Any] = next(
-        (e for e in events if isinstance(e, dict) and e.get("type") == "m.room.create"), {}
-    )
-    return room_id if create.get("sender") == gateway.user_id else None
+    return room_id if await gateway.room_creator(room_id) == gateway.user_id else None
 
 
 async def compound_room(
@@ -134,7 +115,7 @@ async def compound_room(
     room the bot made itself (a run stopped before recording it), that room is the one; if
     another room holds it, the new room has no alias."""
     if creator_power is None:
-        creator_power = await default_version_gives_creator_power(gateway)
+        creator_power = await gateway.default_room_version_gives_creator_power()
     levels = compound_power_levels(gateway.user_id, staff, mode, creator_power)
     topic = translator.render(locale, "room.topic", name=name)
     alias = f"#{slug}:{gateway.user_id.split(':', 1)[1]}"
@@ -172,7 +153,7 @@ async def create_compound_room(
 async def create_officers_room(
     gateway: MatrixGateway, translator: Translator, *, name: str, locale: str, staff: list[str]
 ) -> RoomID:
-    creator_power = await default_version_gives_creator_power(gateway)
+    creator_power = await gateway.default_room_version_gives_creator_power()
     return await gateway.create_room(
         name=name,
         topic=translator.render(locale, "room.officers_topic", name=name),
@@ -201,31 +182,30 @@ async def adopt_room(
     if level < BOT_POWER:
         raise DomainError("error.adopt_needs_power", room=room, level=int(level))
     members = [m for m in await gateway.joined_members(room_id) if m != gateway.user_id]
-    pl = await gateway.state_event(room_id, "m.room.power_levels")
-    users = dict(pl.get("users", {}))
-    info = await gateway.room_info(room_id)
-    default = int(pl.get("users_default", 0))
-    changes: dict[str, int | None] = {}
-    for m in members:
-        current = int(users.get(m, default))
-        if m in staff and current < STAFF_POWER:
-            changes[m] = STAFF_POWER
-        elif mode is AdmissionMode.MUTE and 0 <= current < VERIFIED_POWER:
-            changes[m] = VERIFIED_POWER
-    for s in staff:
-        if s not in members and s not in info.creators:
-            changes.setdefault(s, STAFF_POWER)
-    for u, lv in changes.items():
-        if u not in info.creators and lv is not None:
-            users[u] = lv
-    pl["users"] = users
-    if mode is AdmissionMode.MUTE:
-        pl["events_default"] = max(int(pl.get("events_default", 0)), VERIFIED_POWER)
-        events = dict(pl.get("events", {}))
-        events["m.reaction"] = VERIFIED_POWER
-        events.setdefault("m.room.redaction", 0)
-        pl["events"] = events
-    await gateway.put_state(room_id, "m.room.power_levels", pl)
+
+    async def take_charge(levels: PowerLevelsEdit) -> None:
+        default = int(levels.content.get("users_default", 0))
+        changes: dict[str, int] = {}
+        for m in members:
+            current = int(levels.users.get(m, default))
+            if m in staff and current < STAFF_POWER:
+                changes[m] = STAFF_POWER
+            elif mode is AdmissionMode.MUTE and 0 <= current < VERIFIED_POWER:
+                changes[m] = VERIFIED_POWER
+        for s in staff:
+            if s not in members and s not in levels.creators:
+                changes.setdefault(s, STAFF_POWER)
+        for u, lv in changes.items():
+            levels.set(u, lv)
+        if mode is AdmissionMode.MUTE:
+            pl = levels.content
+            pl["events_default"] = max(int(pl.get("events_default", 0)), VERIFIED_POWER)
+            events = dict(pl.get("events", {}))
+            events["m.reaction"] = VERIFIED_POWER
+            events.setdefault("m.room.redaction", 0)
+            pl["events"] = events
+
+    await gateway.edit_power_levels(room_id, take_charge)
     if mode is AdmissionMode.KNOCK:
         await gateway.put_state(room_id, "m.room.join_rules", {"join_rule": "knock"})
     return room_id, members

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from nio import RoomGetEventResponse, RoomMessageText
+from nio import RoomMessageText
 
 from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
@@ -284,18 +284,16 @@ class QuestionsFeature:
         """The replied-to text message, as the service's input; None if it is not one. A
         passing failure propagates (the command is handled again)."""
         try:
-            resp = await self.gateway.client.room_get_event(room_id, event_id)
+            event = await self.gateway.room_event(room_id, event_id)
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.warning("could not fetch %s in %s: %s", event_id, room_id, type(exc).__name__)
             return None
-        if not isinstance(resp, RoomGetEventResponse) or not isinstance(
-            resp.event, RoomMessageText
-        ):
+        if not isinstance(event, RoomMessageText):
             log.info("could not fetch %s in %s as a text message", event_id, room_id)
             return None
-        ev = resp.event
+        ev = event
         sender = UserID(ev.sender)
         self._remember_sender(event_id, sender)
         return MessageIn(
@@ -307,13 +305,13 @@ class QuestionsFeature:
 
     async def _fetch_sender(self, room_id: RoomID, event_id: EventID) -> UserID | None:
         try:
-            resp = await self.gateway.client.room_get_event(room_id, event_id)
+            event = await self.gateway.room_event(room_id, event_id)
         except Exception as exc:  # network trouble: answer without it
             log.warning("could not fetch %s in %s: %s", event_id, room_id, type(exc).__name__)
             return None
-        if not isinstance(resp, RoomGetEventResponse):
+        if event is None:
             log.info("could not fetch %s in %s", event_id, room_id)
             return None
-        sender = UserID(resp.event.sender)
+        sender = UserID(event.sender)
         self._remember_sender(event_id, sender)
         return sender

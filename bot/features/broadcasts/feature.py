@@ -1,150 +1,45 @@
-"""Safety bulletins in the rooms: the Matrix transport of the broadcasts core, the scheduler's
-tick, and the officers' ``!bulletin`` and ``!notice`` commands.
+"""Safety bulletins in the rooms: the scheduler's tick and the officers' ``!bulletin`` and
+``!notice`` commands.
 
-The broadcasts core decides what to post where and keeps the exactly-once ledger; this module
-sends (``room_send`` with the ledger's transaction id, so a retry after a crash is
-deduplicated by the homeserver), posts the delivery reports in the officers' rooms, and runs
-urgent notices in the background so a fan-out to 2,000 rooms never holds up the sync loop.
+The broadcasts core decides what to post where and keeps the exactly-once ledger; the sending
+itself is ``transport.py``. This module runs the tick, answers the commands, posts the delivery
+reports in the officers' rooms, and runs urgent notices in the background so a fan-out to 2,000
+rooms never holds up the sync loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Coroutine, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from aiohttp import ClientError
-
 from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
-from linli.bot.config import Config
 from linli.bot.errors import new_ref
-from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, RateLimited, is_transient
+from linli.bot.features.broadcasts.transport import ROOM_MENTION, bulletin_content, post_reports
+from linli.bot.matrix.gateway import MatrixGateway, is_transient
 from linli.bot.runtime import EventEnv
 from linli.bot.web.metrics import Sample
-from linli.broadcasts.delivery import BroadcastSettings, DeliveryService
+from linli.broadcasts.delivery import DeliveryService
 from linli.broadcasts.model import (
     Bulletin,
     CommandResult,
     DeliveryState,
     Occurrence,
-    RenderedMessage,
     Report,
 )
-from linli.broadcasts.ports import PermanentFailure, SendResult, Sent, TemporaryFailure
-from linli.broadcasts.ports import RateLimited as RateLimitedResult
 from linli.broadcasts.render import render_lines, render_reply
 from linli.broadcasts.service import BulletinCommands
 from linli.common.errors import DomainError
 from linli.common.events import ChatEvent
 from linli.common.i18n import Translator
-from linli.common.ids import RoomID
 from linli.community.model import Role
 from linli.storage.repos.broadcasts import BroadcastRepository
 
 log = logging.getLogger(__name__)
 
 MANAGERS = frozenset({Role.OFFICER, Role.ADMIN})
-POWER_LEVELS = "m.room.power_levels"
-ROOM_MENTION = "@room"
-# Refusals that retrying cannot change: not in the room, kicked, banned, room gone, no power
-# to post. M_UNKNOWN is left out on purpose: Synapse answers a 500 with it.
-PERMANENT_ERRCODES = frozenset(
-    {"M_FORBIDDEN", "M_NOT_FOUND", "M_BAD_JSON", "M_INVALID_PARAM", "M_TOO_LARGE",
-     "M_UNSUPPORTED_ROOM_VERSION", "M_UNKNOWN_TOKEN"}
-)
-
-
-def process_owner() -> str:
-    """A scheduler-lease owner id unique to this process (host, pid and a random part, so a
-    restarted process with a recycled pid is still somebody else)."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def bulletin_content(message: RenderedMessage, mention_room: bool = False) -> dict[str, Any]:
-    """An ``m.room.message``: the Markdown source as plain body, its HTML as formatted body.
-
-    ``m.text``, not the usual bot ``m.notice``: the default push rules silence notices, and a
-    bulletin is meant to reach people. ``m.mentions`` is always set, so nothing in a text
-    pings anyone unless ``@room`` is asked for and allowed.
-    """
-    body, html = message.body, message.formatted_body
-    if mention_room:
-        body = f"{ROOM_MENTION}\n{body}"
-        html = f"<p>{ROOM_MENTION}</p>\n{html}"
-    return {
-        "msgtype": "m.text",
-        "body": body,
-        "format": "org.matrix.custom.html",
-        "formatted_body": html,
-        "m.mentions": {"room": True} if mention_room else {},
-    }
-
-
-class MatrixTransport:
-    """broadcasts.ports.Transport over the bot's gateway."""
-
-    def __init__(self, gateway: MatrixGateway) -> None:
-        self.gateway = gateway
-
-    async def may_mention_room(self, room_id: str) -> bool:
-        """Whether the bot's power reaches the room's ``notifications.room`` level (default
-        50); a room it cannot read gets no ``@room``, and the send reports the real error."""
-        try:
-            info = await self.gateway.room_info(room_id)
-            if self.gateway.user_id in info.creators:
-                return True
-            levels = await self.gateway.state_event(room_id, POWER_LEVELS)
-        except (MatrixActionError, ClientError, TimeoutError):
-            return False
-        users = levels.get("users") or {}
-        try:
-            mine = int(users.get(self.gateway.user_id, levels.get("users_default", 0)))
-            needed = int((levels.get("notifications") or {}).get("room", 50))
-        except (TypeError, ValueError):
-            return False
-        return mine >= needed
-
-    async def send(self, room_id: RoomID, message: RenderedMessage, txn_id: str) -> SendResult:
-        mention = message.mention_room and await self.may_mention_room(room_id)
-        try:
-            event_id = await self.gateway.send(
-                room_id, bulletin_content(message, mention), txn_id=txn_id
-            )
-        except RateLimited as exc:
-            return RateLimitedResult(timedelta(milliseconds=exc.retry_after_ms))
-        except MatrixActionError as exc:
-            reason = exc.errcode or exc.status or "error"
-            if exc.errcode in PERMANENT_ERRCODES:
-                return PermanentFailure(reason)
-            return TemporaryFailure(reason)
-        except (ClientError, TimeoutError, OSError) as exc:
-            return TemporaryFailure(type(exc).__name__)
-        return Sent(event_id)
-
-
-def settings_from_config(config: Config) -> BroadcastSettings:
-    return BroadcastSettings(
-        **config.broadcasts.model_dump(), default_timezone=config.bot.default_timezone
-    )
-
-
-async def post_reports(
-    gateway: MatrixGateway, translator: Translator, reports: Iterable[Report]
-) -> None:
-    """One line per officers' room; a report that cannot be posted is logged, never raised
-    (the deliveries themselves are done and recorded)."""
-    for report in reports:
-        body = render_reply(translator, report.locale, report.reply)
-        try:
-            await gateway.send_text(report.room_id, body)
-        except Exception as exc:  # Matrix refusals and connection failures alike
-            log.warning("could not post a delivery report in %s: %s", report.room_id,
-                        type(exc).__name__)
 
 
 def _number(text: str) -> int:

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from linli.bot.config import Config, QuestionsConfig, VerificationConfig, load_yaml
-from linli.common.durations import format_duration
+from linli.common.durations import format_duration, parse_duration
 from linli.common.errors import DomainError
 from linli.questions import settings as qs
 from linli.verification.policy import VerificationPolicy
@@ -265,8 +265,6 @@ def _stored(value: Any) -> Any:
 def _as_delta(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
-    from linli.common.durations import parse_duration
-
     return parse_duration(str(value))
 
 

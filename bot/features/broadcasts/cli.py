@@ -62,21 +62,9 @@ def register(sub: Any) -> None:
 
 
 async def _service(ctx: CliContext) -> BulletinCommands:
-    from linli.bot.scheduling import ApschedulerFireTimes
-    from linli.broadcasts.service import BulletinCommands
-    from linli.storage.repos.broadcasts import BroadcastRepository
-    from linli.storage.repos.community import CommunityRepository
-
-    db = await ctx.database()
-    directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
-    return BulletinCommands(
-        BroadcastRepository(db),
-        ApschedulerFireTimes(),
-        lambda: directory,
-        ctx.translator,
-        ctx.clock,
-        default_timezone=ctx.config.bot.default_timezone,
-    )
+    services = await ctx.services()
+    directory = await services.load_directory()
+    return services.bulletins(lambda: directory)
 
 
 def _print(ctx: CliContext, result: CommandResult, html: bool = False) -> int:
@@ -129,32 +117,14 @@ async def cmd_translate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def cmd_notice(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.bot.cli_core import bot_gateway
-    from linli.bot.features.broadcasts import (
-        MatrixTransport,
-        post_reports,
-        process_owner,
-        settings_from_config,
-    )
-    from linli.bot.scheduling import ApschedulerFireTimes
-    from linli.broadcasts.delivery import DeliveryService
+    from linli.bot.features.broadcasts.transport import MatrixTransport, post_reports
     from linli.broadcasts.render import render_reply
-    from linli.broadcasts.service import BulletinCommands
-    from linli.storage.repos.broadcasts import BroadcastRepository
-    from linli.storage.repos.community import CommunityRepository
 
-    db = await ctx.database()
-    directory = await CommunityRepository(db, ctx.clock).load_directory(ctx.config.bot.admins)
-    store = BroadcastRepository(db)
+    services = await ctx.services()
+    directory = await services.load_directory()
     async with bot_gateway(ctx) as gateway:
-        delivery = DeliveryService(
-            store, MatrixTransport(gateway), ApschedulerFireTimes(), lambda: directory,
-            ctx.translator, ctx.clock, owner=process_owner(),
-            settings=settings_from_config(ctx.config),
-        )
-        service = BulletinCommands(
-            store, ApschedulerFireTimes(), lambda: directory, ctx.translator, ctx.clock,
-            default_timezone=ctx.config.bot.default_timezone, delivery=delivery,
-        )
+        delivery = services.delivery(MatrixTransport(gateway), lambda: directory)
+        service = services.bulletins(lambda: directory, delivery=delivery)
         result = await service.notice(None, args.target, args.text,
                                       mention_room=args.room_mention)
         await post_reports(gateway, ctx.translator, result.reports)

@@ -26,7 +26,6 @@ service already formatted times and durations.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -48,6 +47,7 @@ from linli.bot.matrix.gateway import (
     VERIFIED_POWER,
     MatrixActionError,
     MatrixGateway,
+    PowerLevelsEdit,
     effect_cause,
     is_transient,
 )
@@ -70,7 +70,6 @@ from linli.verification.service import VerificationService
 log = logging.getLogger(__name__)
 
 OFFICER_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
-POWER_LEVELS = "m.room.power_levels"
 PENDING_LIST_LIMIT = 100  # lines per compound in a !pending answer
 DUE_BATCH = 100  # members' due work per tick and unit of work
 
@@ -333,13 +332,15 @@ class VerificationFeature:
                 raise
             log.info("invited verified %s to compound %s", user, compound.slug)
             return
-        async with self._lock(room):  # read-modify-write of one state event
-            if user in (await self.gateway.room_info(room)).creators:
+        admitted = False
+
+        async def change(levels: PowerLevelsEdit) -> None:
+            nonlocal admitted
+            if user in levels.creators:
                 return
-            pl = await self.gateway.state_event(room, POWER_LEVELS)
-            users = dict(pl.get("users") or {})
-            current = users.get(user)
-            level = _level(pl.get("users_default")) if current is None else _level(current)
+            current = levels.users.get(user)
+            level = (_level(levels.content.get("users_default")) if current is None
+                     else _level(current))
             if level >= VERIFIED_POWER:
                 return
             if current is not None:
@@ -352,9 +353,12 @@ class VerificationFeature:
                 log.info("left %s muted in compound %s: a moderation mute", user,
                          compound.slug)
                 return
-            users[user] = VERIFIED_POWER
-            pl["users"] = users
-            await self.gateway.put_state(room, POWER_LEVELS, pl)
+            levels.set(user, VERIFIED_POWER)
+            admitted = True
+
+        await self.gateway.edit_power_levels(room, change)
+        if not admitted:
+            return
         log.info("admitted verified %s in compound %s", user, compound.slug)
 
     async def _restrict(self, compound: Compound, user: UserID) -> None:
@@ -363,16 +367,20 @@ class VerificationFeature:
         assert room is not None
         if compound.admission_mode is AdmissionMode.KNOCK:
             return  # a member of a knock room speaks until the deadline removes them
-        async with self._lock(room):
-            if user in (await self.gateway.room_info(room)).creators:
+        restricted = False
+
+        async def change(levels: PowerLevelsEdit) -> None:
+            nonlocal restricted
+            if user in levels.creators:
                 return
-            pl = await self.gateway.state_event(room, POWER_LEVELS)
-            users = dict(pl.get("users") or {})
-            if user not in users or _level(users[user]) != VERIFIED_POWER:
+            if user not in levels.users or _level(levels.users[user]) != VERIFIED_POWER:
                 return
-            users.pop(user)
-            pl["users"] = users
-            await self.gateway.put_state(room, POWER_LEVELS, pl)
+            levels.set(user, None)
+            restricted = True
+
+        await self.gateway.edit_power_levels(room, change)
+        if not restricted:
+            return
         log.info("restricted %s in compound %s until verified again", user, compound.slug)
 
     # commands ---------------------------------------------------------------------------------
@@ -554,8 +562,6 @@ class VerificationFeature:
             log.warning("could not send a verification message to %s: %s", room_id,
                         _describe(exc))
 
-    def _lock(self, room_id: str) -> asyncio.Lock:
-        return self.gateway.power_levels_lock(room_id)
 
 
 def may_hold_a_name(text: str) -> bool:

@@ -23,39 +23,14 @@ from typing import TYPE_CHECKING, Any
 from linli.bot.cli import CliContext, CliError, add_command
 
 if TYPE_CHECKING:
-    from linli.bot.config import VerificationConfig
-    from linli.common.crypto import DataProtector
     from linli.community.model import Compound
     from linli.storage.repos.audit import AuditRepository
     from linli.storage.repos.verification import VerificationRepository
     from linli.verification.cards import CardOfficer
     from linli.verification.importer import Problem
-    from linli.verification.policy import VerificationPolicy
     from linli.verification.registry import RegistryService
 
 LARGE_FILE_ROWS = 2000
-
-
-def policy_from_config(section: VerificationConfig) -> VerificationPolicy:
-    """The policy defaults from the config section (the edge uses this too)."""
-    from linli.verification.policy import VerificationPolicy
-
-    values: dict[str, Any] = section.model_dump()
-    values["reminders"] = tuple(values["reminders"])
-    return VerificationPolicy(**values)
-
-
-def protector_from_config(ctx: CliContext) -> DataProtector:
-    from linli.common.crypto import DataKeyError, DataProtector
-
-    sec = ctx.config.security
-    try:
-        return DataProtector.from_strings(
-            sec.data_key.get_secret_value() if sec.data_key else None,
-            [k.get_secret_value() for k in sec.previous_data_keys],
-        )
-    except DataKeyError as exc:
-        raise CliError("cli.error.data_key", detail=str(exc)) from None
 
 
 def _actor() -> str:
@@ -68,16 +43,9 @@ def _actor() -> str:
 async def _setup(
     ctx: CliContext, slug: str
 ) -> tuple[Compound, VerificationRepository, RegistryService, AuditRepository]:
-    from linli.storage.repos.audit import AuditRepository
-    from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.verification import VerificationRepository
-    from linli.verification.registry import RegistryService
-
-    db = await ctx.database()
-    compound = await CommunityRepository(db, ctx.clock).compound(slug)
-    repo = VerificationRepository(db, ctx.clock, protector_from_config(ctx))
-    registry = RegistryService(repo, ctx.clock, policy_from_config(ctx.config.verification))
-    return compound, repo, registry, AuditRepository(db, ctx.clock)
+    services = await ctx.services()
+    compound = await services.community.compound(slug)
+    return compound, services.verification_repo, services.registry, services.audit
 
 
 def _write_private_sync(path: Path, text: str, encoding: str) -> None:
@@ -111,11 +79,9 @@ async def keys_generate(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def keys_rotate(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.verification import VerificationRepository
-
-    protector = protector_from_config(ctx)
-    repo = VerificationRepository(await ctx.database(), ctx.clock, protector)
-    counts = await repo.rotate_keys()
+    services = await ctx.services()
+    protector = services.protector
+    counts = await services.verification_repo.rotate_keys()
     ctx.say("cli.keys.rotated", people=counts.people, key_id=protector.key_id)
     if counts.codes_on_old_keys:
         ctx.say("cli.keys.old_codes", count=counts.codes_on_old_keys)
@@ -245,10 +211,9 @@ async def codes_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
 async def _card_officer(ctx: CliContext, compound: Compound, wanted: str | None
                         ) -> CardOfficer | None:
     from linli.community.model import Role
-    from linli.storage.repos.community import CommunityRepository
     from linli.verification.cards import CardOfficer
 
-    grants = await CommunityRepository(await ctx.database(), ctx.clock).list_grants()
+    grants = await (await ctx.services()).community.list_grants()
     officers = [
         g for g in grants
         if g.role is Role.OFFICER and (g.compound_id == compound.id
@@ -283,13 +248,8 @@ async def cards(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.storage.repos.audit import AuditRepository
-    from linli.verification.service import VerificationService
-
-    compound, repo, _, _ = await _setup(ctx, args.compound)
-    service = VerificationService(repo, AuditRepository(await ctx.database(), ctx.clock),
-                                  ctx.clock, policy_from_config(ctx.config.verification))
-    report = await service.enrolment(compound)
+    compound, _, _, _ = await _setup(ctx, args.compound)
+    report = await (await ctx.services()).verification.enrolment(compound)
     t = report.total
     ctx.say("cli.enrolment.total", name=compound.name, enrolled=t.households_enrolled,
             households=t.households, coverage=t.coverage, verified=t.verified_members,

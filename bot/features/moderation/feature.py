@@ -8,7 +8,6 @@ effects it returns, in order, through the gateway.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -16,12 +15,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from nio import RoomGetEventResponse
-
 from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from linli.bot.matrix.gateway import (
+    POWER_LEVELS,
     MatrixActionError,
     MatrixGateway,
+    PowerLevelsEdit,
     effect_cause,
     is_transient,
 )
@@ -51,7 +50,6 @@ from linli.moderation.service import ModerationService
 
 log = logging.getLogger(__name__)
 
-POWER_LEVELS = "m.room.power_levels"
 MEMBER = "m.room.member"
 MEMBERS = frozenset({"join"})
 KICKABLE = frozenset({"join", "invite", "knock"})
@@ -384,32 +382,28 @@ class ModerationFeature:
         """Write one user's level, unless ``only_if_level`` no longer holds (someone changed
         it since the bot did: theirs stands). Returns whether anything was written."""
         room, user = effect.room_id, effect.user_id
-        async with self._lock(room):  # read-modify-write of one state event
-            if user in (await self.gateway.room_info(room)).creators:
+        level = effect.level
+
+        async def change(levels: PowerLevelsEdit) -> None:
+            nonlocal level
+            if user in levels.creators:
                 log.warning("left the level of %s in %s alone: room creator", user, room)
-                return False
-            pl = await self.gateway.state_event(room, POWER_LEVELS)
-            users = dict(pl.get("users") or {})
-            current = users.get(user)
+                return
+            current = levels.users.get(user)
             if effect.only_if_level is not None and (
                 current is None or _level(current) != effect.only_if_level
             ):
                 log.info("left the level of %s in %s alone: it is %s, not %s", user, room,
                          current, effect.only_if_level)
-                return False
-            level = effect.level
+                return
             if effect.only_if_level is not None:
                 level = await self._level_after_lift(room, user, level)
-            if level is None:
-                users.pop(user, None)
-            else:
-                users[user] = level
-            if users == (pl.get("users") or {}):
-                return False
-            pl["users"] = users
-            await self.gateway.put_state(room, POWER_LEVELS, pl)
-            log.info("set the level of %s in %s to %s", user, room, level)
-            return True
+            levels.set(user, level)
+
+        if not (await self.gateway.edit_power_levels(room, change)).changed:
+            return False
+        log.info("set the level of %s in %s to %s", user, room, level)
+        return True
 
     async def _level_after_lift(self, room: str, user: str, before: int | None) -> int | None:
         """The level a member gets when a mute ends: the level from before the mute, raised
@@ -524,13 +518,8 @@ class ModerationFeature:
         return replace(power, granted_level=await self.granted_level(room_id, user_id))
 
     async def _sender_of(self, room_id: str, event_id: str) -> str | None:
-        resp = await self.gateway.client.room_get_event(room_id, event_id)
-        if isinstance(resp, RoomGetEventResponse):
-            return str(resp.event.sender)
-        return None
-
-    def _lock(self, room_id: str) -> asyncio.Lock:
-        return self.gateway.power_levels_lock(room_id)
+        event = await self.gateway.room_event(room_id, event_id)
+        return None if event is None else str(event.sender)
 
 
 def _short(exc: Exception) -> str:

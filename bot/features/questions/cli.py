@@ -50,18 +50,15 @@ async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI starts without the database layer (issue 13).
     from linli.common.errors import DomainError, NotFound
     from linli.common.i18n import parse_locale
-    from linli.questions.service import QuestionService
     from linli.questions.stats import resolve_week
-    from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.questions import QuestionRepository
 
     config = ctx.config
     try:
         locale = parse_locale(args.locale).value if args.locale else ctx.locale
     except ValueError:
         locale = ctx.locale
-    db = await ctx.database()
-    directory = await CommunityRepository(db, ctx.clock).load_directory(config.bot.admins)
+    services = await ctx.services()
+    directory = await services.load_directory()
     stations = None
     scope = ctx.translator.render(locale, "question.stats.all_stations")
     if args.station:
@@ -84,10 +81,7 @@ async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:
         week = resolve_week(args.week, ctx.clock.now(), tz)
     except ValueError:
         raise DomainError("error.invalid_week", value=str(args.week)[:20]) from None
-    service = QuestionService(
-        QuestionRepository(db, ctx.clock), ctx.clock, lambda: directory, ctx.translator,
-        config.questions.to_settings(), default_timezone=config.bot.default_timezone,
-    )
+    service = services.questions(lambda: directory)
     text = await service.stats_text(
         directory, stations, week, locale, scope=scope,
         compound_slugs=args.compound or None, trend_weeks=max(0, args.weeks),
@@ -129,10 +123,7 @@ async def retrain_command(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.questions.classifier import corpus_text
     from linli.questions.model import FeedbackKind
     from linli.questions.training import FEEDBACK_WEIGHT, Example, read_corpus, train
-    from linli.storage.repos.questions import QuestionRepository
-
-    db = await ctx.database()
-    repo = QuestionRepository(db, ctx.clock)
+    repo = (await ctx.services()).questions_repo
     corpus = read_corpus(corpus_text())
     feedback = [f for f in await repo.all_feedback() if f.text.strip()]
     extra = [

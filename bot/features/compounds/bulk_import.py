@@ -24,11 +24,18 @@ import sys
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from linli.bot.cli import CliContext, CliError
-from linli.bot.cli_core import bot_gateway, check_locale, check_timezone, station_staff
+from linli.bot.cli_core import bot_gateway
+from linli.bot.features.compounds.cli import check_locale, check_timezone, station_staff
+from linli.bot.features.verification.cli import report_line
+from linli.common.errors import DomainError
+from linli.common.i18n import humanize_duration
+from linli.common.ids import parse_slug
+from linli.community.model import AdmissionMode
 
 ALIASES = {
     "slug": "slug", "简称": "slug", "代号": "slug", "编号": "slug",
@@ -102,9 +109,6 @@ def parse(text: str, default_tz: str, default_locale: str) -> tuple[list[Row], l
     if problems:
         return [], problems
 
-    from linli.common.errors import DomainError
-    from linli.common.ids import parse_slug
-
     rows: list[Row] = []
     seen: dict[str, int] = {}
     for line, cells in enumerate(reader, start=2):
@@ -153,8 +157,6 @@ def parse(text: str, default_tz: str, default_locale: str) -> tuple[list[Row], l
 
 
 def problem_line(ctx: CliContext, problem: Problem) -> str:
-    from linli.bot.cli_verification import report_line
-
     return report_line(ctx, problem.line, problem.column, ctx.t(problem.key, **problem.params))
 
 
@@ -194,19 +196,13 @@ class Progress:
 
 
 def _minutes(ctx: CliContext, seconds: float) -> str:
-    from datetime import timedelta
-
-    from linli.common.i18n import humanize_duration
-
     return humanize_duration(timedelta(seconds=round(seconds)), ctx.locale)
 
 
 async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
+    # The Matrix client (nio, aiohttp) is loaded only for a file whose rows are all good.
+    from linli.bot.features.compounds.rooms import compound_room
     from linli.bot.matrix.gateway import MatrixActionError
-    from linli.bot.rooms import compound_room, default_version_gives_creator_power
-    from linli.common.errors import DomainError
-    from linli.community.model import AdmissionMode
-    from linli.storage.repos.community import CommunityRepository
 
     path = Path(args.file)
     try:
@@ -215,7 +211,7 @@ async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CliError("cli.error.read", path=str(path), reason=exc.strerror) from None
     rows, problems = parse(decode(data, args.encoding), ctx.config.bot.default_timezone,
                            ctx.config.bot.default_locale)
-    repo = CommunityRepository(await ctx.database(), ctx.clock)
+    repo = (await ctx.services()).community
     directory = await repo.load_directory()
     todo: list[Row] = []
     skipped = 0
@@ -276,7 +272,7 @@ async def import_compounds(ctx: CliContext, args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         async with bot_gateway(ctx) as gateway:
-            creator_power = await default_version_gives_creator_power(gateway)
+            creator_power = await gateway.default_room_version_gives_creator_power()
             async with asyncio.TaskGroup() as group:
                 for row in todo:
                     group.create_task(create(row, gateway, creator_power))

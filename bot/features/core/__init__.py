@@ -1,0 +1,1 @@
+"""What every deployment has: ``feature.py`` (``!help`` and ``!status``)."""
