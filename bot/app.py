@@ -175,7 +175,8 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
         db, clock, protector_from_security(config.security)
     )
     verification = VerificationService(
-        verification_repo, audit, clock, policy_from_config(config.verification)
+        verification_repo, audit, clock, policy_from_config(config.verification),
+        transactions=db,
     )
     questions_repo = QuestionRepository(db, clock)
     questions = QuestionService(
@@ -191,6 +192,7 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     moderation = ModerationService(
         ModerationRepository(db, clock), audit, clock, lambda: directory.current,
         ModerationSettings(**config.moderation.model_dump()), config.matrix.user_id,
+        transactions=db,
     )
     verification_feature = VerificationFeature(
         verification, gateway, dms, translator, lambda: directory.current,

@@ -283,6 +283,7 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     verification = VerificationService(
         VerificationRepository(db, ctx.clock, protector_from_config(ctx)),
         AuditRepository(db, ctx.clock), ctx.clock, policy_from_config(ctx.config.verification),
+        transactions=db,
     )
     async with bot_gateway(ctx) as gateway:
         room_id, members = await adopt_room(

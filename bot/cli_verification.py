@@ -288,7 +288,8 @@ async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
 
     compound, repo, _, _ = await _setup(ctx, args.compound)
     service = VerificationService(repo, AuditRepository(await ctx.database(), ctx.clock),
-                                  ctx.clock, policy_from_config(ctx.config.verification))
+                                  ctx.clock, policy_from_config(ctx.config.verification),
+                                  transactions=await ctx.database())
     report = await service.enrolment(compound)
     t = report.total
     ctx.say("cli.enrolment.total", name=compound.name, enrolled=t.households_enrolled,

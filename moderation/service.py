@@ -9,8 +9,8 @@ absolute end times, so a mute ends on time across restarts; ``due`` hands out ea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from linli.common.durations import format_duration
 from linli.common.errors import DomainError, excerpt
 from linli.common.i18n import format_local_time, humanize_duration
 from linli.common.ids import CompoundId, EventID, RoomID, UserID, parse_user_id
+from linli.common.ports import AuditEntry, AuditLog, Transactions
 from linli.community.model import Compound, Directory, Station
 from linli.moderation.model import (
     Action,
@@ -45,8 +46,7 @@ from linli.moderation.policy import (
     should_escalate,
     valid_event_id,
 )
-from linli.storage.repos.audit import AuditEntry, AuditRepository
-from linli.storage.repos.moderation import ModerationRepository
+from linli.moderation.ports import ModerationStore
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +73,37 @@ class _Target:
 class ModerationService:
     def __init__(
         self,
-        repo: ModerationRepository,
-        audit: AuditRepository,
+        repo: ModerationStore,
+        audit: AuditLog,
         clock: Clock,
         directory: Callable[[], Directory],
         settings: ModerationSettings,
         bot_user_id: str,
+        *,
+        transactions: Transactions,
     ) -> None:
         """``directory`` returns the current snapshot (the edge replaces it on refresh)."""
         self.repo = repo
         self.audit = audit
+        self.transactions = transactions
         self.clock = clock
         self.directory = directory
         self.settings = settings
         self.bot_user_id = UserID(bot_user_id)
 
     # recording what was done -----------------------------------------------------------
-    def attempt(self) -> AbstractAsyncContextManager[None]:
+    @asynccontextmanager
+    async def attempt(self) -> AsyncIterator[None]:
         """The records of one decision (restriction, warning, audit entry) are kept only if
         the block ends normally. The edge decides, carries out the effects inside, and
         raises when the homeserver refused them for good: the audit then shows the refusal
         (``record_failure``), not an action that did not happen, and no restriction is left
         that nobody imposed. A passing failure propagates the same way and the caller's unit
         of work is done again."""
-        return self.repo.tentative()
+        # Within the caller's unit of work (one is opened if none is), a part of it that is
+        # taken back alone.
+        async with self.transactions.unit_of_work(), self.transactions.transaction():
+            yield
 
     async def record_failure(
         self, actor: str, action: Action, compound_id: CompoundId, target: str | None,
@@ -344,9 +351,10 @@ class ModerationService:
         ``record_lift``). Each restriction is handed out once: a second call, or another
         process, gets nothing for it."""
         effects: list[Effect] = []
-        for restriction, lift in await self.due_lifts(now, compound_ids):
-            await self.record_lift(restriction)
-            effects.extend(lift)
+        async with self.transactions.unit_of_work():  # the claims with their audit entries
+            for restriction, lift in await self.due_lifts(now, compound_ids):
+                await self.record_lift(restriction)
+                effects.extend(lift)
         return effects
 
     async def due_lifts(

@@ -21,9 +21,8 @@ from linli.common.clock import Clock
 from linli.common.errors import Conflict, DomainError, NotFound
 from linli.common.i18n import format_local_time, humanize_duration
 from linli.common.ids import CompoundId, UserID
+from linli.common.ports import AuditEntry, AuditLog, Transactions
 from linli.community.model import AdmissionMode, Compound
-from linli.storage.repos.audit import AuditEntry, AuditRepository
-from linli.storage.repos.verification import VerificationRepository
 from linli.verification.codes import split_reply
 from linli.verification.model import (
     AttemptOutcome,
@@ -48,6 +47,7 @@ from linli.verification.policy import (
     reminders_passed,
     tries_left,
 )
+from linli.verification.ports import VerificationStore
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +57,24 @@ MAX_EXTENSION = timedelta(days=365)
 
 
 class VerificationService:
-    """Member states per (compound, account), attempts, deadlines and officers' actions."""
+    """Member states per (compound, account), attempts, deadlines and officers' actions.
+
+    A decision that writes more than once (a link and its audit entry, a claim of due work
+    and the removals' audit entries) is one unit of work, opened here; inside the edge's
+    unit (an event's, a tick's) it joins that one."""
 
     def __init__(
         self,
-        repo: VerificationRepository,
-        audit: AuditRepository,
+        repo: VerificationStore,
+        audit: AuditLog,
         clock: Clock,
         defaults: VerificationPolicy | None = None,
+        *,
+        transactions: Transactions,
     ) -> None:
         self.repo = repo
         self.audit = audit
+        self.transactions = transactions
         self.clock = clock
         self.defaults = defaults or VerificationPolicy()
 
@@ -232,6 +239,12 @@ class VerificationService:
     async def attempt_pair(
         self, compound: Compound, user_id: UserID, code: str | None, name: str
     ) -> AttemptResult:
+        async with self.transactions.unit_of_work():
+            return await self._attempt_pair(compound, user_id, code, name)
+
+    async def _attempt_pair(
+        self, compound: Compound, user_id: UserID, code: str | None, name: str
+    ) -> AttemptResult:
         now = self.clock.now()
         policy = self.policy(compound)
         member = await self.repo.member(compound.id, user_id)
@@ -355,6 +368,10 @@ class VerificationService:
         second process does not repeat it (at most once: a lost reminder is better than a
         doubled one). Call it every tick with the compounds this process owns.
         """
+        async with self.transactions.unit_of_work():
+            return await self._due_work(compounds, limit)
+
+    async def _due_work(self, compounds: Sequence[Compound], limit: int) -> list[Effect]:
         now = self.clock.now()
         by_id: dict[CompoundId, Compound] = {c.id: c for c in compounds}
         effects: dict[tuple[CompoundId, UserID], list[Effect]] = {}
@@ -436,6 +453,12 @@ class VerificationService:
         self, compound: Compound, officer: str, user_id: UserID, flat: str, name: str
     ) -> OfficerResult:
         """`!verify @user FLAT NAME` after a door visit. Raises DomainError for the officer."""
+        async with self.transactions.unit_of_work():
+            return await self._manual_verify(compound, officer, user_id, flat, name)
+
+    async def _manual_verify(
+        self, compound: Compound, officer: str, user_id: UserID, flat: str, name: str
+    ) -> OfficerResult:
         ref = parse_flat_ref(flat)
         household = await self.repo.household_by_ref(compound.id, ref)
         if household is None:
@@ -469,6 +492,10 @@ class VerificationService:
 
     async def revoke(self, compound: Compound, officer: str, user_id: UserID) -> OfficerResult:
         """`!revoke @user`: unlink; a member in the room is pending again with a new grace."""
+        async with self.transactions.unit_of_work():
+            return await self._revoke(compound, officer, user_id)
+
+    async def _revoke(self, compound: Compound, officer: str, user_id: UserID) -> OfficerResult:
         link = await self.repo.link_of_user(user_id)
         if link is None or link.compound_id != compound.id:
             raise NotFound("error.not_verified", user=user_id)
@@ -505,6 +532,12 @@ class VerificationService:
         self, compound: Compound, officer: str, user_id: UserID, duration: timedelta
     ) -> OfficerResult:
         """`!extend @user 48h`: move a waiting member's deadline later (from now at least)."""
+        async with self.transactions.unit_of_work():
+            return await self._extend(compound, officer, user_id, duration)
+
+    async def _extend(
+        self, compound: Compound, officer: str, user_id: UserID, duration: timedelta
+    ) -> OfficerResult:
         if duration <= timedelta(0):
             raise DomainError("error.invalid_duration", value=str(duration))
         if duration > MAX_EXTENSION:

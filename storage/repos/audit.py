@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 
 from linli.common.clock import Clock
+from linli.common.ports import AuditEntry
 from linli.storage.db import Database
 from linli.storage.tables.core import AuditRow
 
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    target: str | None = None
-    station_id: int | None = None
-    compound_id: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    at: datetime | None = None
-    id: int | None = None
+__all__ = ["AuditEntry", "AuditRepository"]
 
 
 class AuditRepository:
+    """Implements ``common.ports.AuditLog``."""
+
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock

@@ -40,6 +40,7 @@ from linli.verification.model import (
     EnrolmentFigures,
     Household,
     ImportCounts,
+    Link,
     Member,
     MemberState,
     PendingMember,
@@ -58,16 +59,6 @@ NAME_PURPOSE = "person-name"
 PHONE_PURPOSE = "person-phone"
 _CHUNK = 500
 _WAITING = (MemberState.PENDING.value, MemberState.LOCKED.value)
-
-
-@dataclass(frozen=True)
-class Link:
-    user_id: UserID
-    person_id: PersonId
-    compound_id: CompoundId
-    household_id: HouseholdId
-    method: str
-    linked_at: datetime
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,7 @@ async def test_grace_reminders_and_removal_survive_a_restart(
     assert await w.service.due_work([w.compound]) == []  # applied once
 
     # a restart: a new service on the same database keeps the deadline
-    fresh = VerificationService(w.repo, w.audit, clock, VerificationPolicy())
+    fresh = VerificationService(w.repo, w.audit, clock, VerificationPolicy(), transactions=w.db)
     clock.advance(22 * H)  # 2 h before the deadline
     effects = await fresh.due_work([w.compound])
     assert [e.key for e in effects] == ["verification.dm.reminder"]
