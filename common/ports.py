@@ -7,6 +7,7 @@ The domain declares them as Protocols; storage implements them structurally
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,10 @@ class AuditLog(Protocol):
     async def record(self, entry: AuditEntry) -> None:
         """Write the entry in the current unit of work (in a transaction of its own if none
         is open)."""
+        ...
+
+    async def record_all(self, entries: Sequence[AuditEntry]) -> None:
+        """Write the entries together, in one statement (the periodic work audits many)."""
         ...
 
 

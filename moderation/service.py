@@ -9,7 +9,7 @@ absolute end times, so a mute ends on time across restarts; ``due`` hands out ea
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -352,9 +352,10 @@ class ModerationService:
         process, gets nothing for it."""
         effects: list[Effect] = []
         async with self.transactions.unit_of_work():  # the claims with their audit entries
-            for restriction, lift in await self.due_lifts(now, compound_ids):
-                await self.record_lift(restriction)
-                effects.extend(lift)
+            lifts = await self.due_lifts(now, compound_ids)
+            await self.record_lifts([(restriction, None) for restriction, _ in lifts])
+        for _, lift in lifts:
+            effects.extend(lift)
         return effects
 
     async def due_lifts(
@@ -377,14 +378,23 @@ class ModerationService:
     async def record_lift(self, restriction: Restriction, error: str | None = None) -> None:
         """Audit the end of a timed restriction as it happened: ``auto_unmute`` or ``unban``,
         or ``auto_unmute_failed`` / ``unban_failed`` with the homeserver's refusal."""
-        compound = self.directory().compounds.get(restriction.compound_id)
-        action = Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE else Action.UNBAN
-        details: dict[str, Any] = {"restriction": restriction.id,
-                                   "kind": restriction.kind.value}
-        if error is not None:
-            details["error"] = error
-        await self.audit.record(
-            AuditEntry(
+        await self.record_lifts([(restriction, error)])
+
+    async def record_lifts(
+        self, lifts: Sequence[tuple[Restriction, str | None]]
+    ) -> None:
+        """``record_lift`` for many restrictions, in one write."""
+        compounds = self.directory().compounds
+        entries = []
+        for restriction, error in lifts:
+            compound = compounds.get(restriction.compound_id)
+            action = (Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE
+                      else Action.UNBAN)
+            details: dict[str, Any] = {"restriction": restriction.id,
+                                       "kind": restriction.kind.value}
+            if error is not None:
+                details["error"] = error
+            entries.append(AuditEntry(
                 actor=self.bot_user_id,
                 action=action.value if error is None else f"{action.value}_failed",
                 target=restriction.user_id,
@@ -392,8 +402,8 @@ class ModerationService:
                 compound_id=restriction.compound_id,
                 details=details,
                 at=self.clock.now(),
-            )
-        )
+            ))
+        await self.audit.record_all(entries)
 
     async def active_mutes(self, compound_id: CompoundId) -> list[Restriction]:
         """The mutes the bot holds in a compound (for a status command or the dashboard)."""

@@ -9,7 +9,7 @@ open.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -139,18 +139,21 @@ class MemberStore(Protocol):
         ones this caller owns the effects of."""
         ...
 
-    async def unprompted_adopted(self, compound_id: CompoundId, limit: int) -> list[Member]: ...
+    async def unprompted_adopted(self, budgets: Mapping[CompoundId, int]) -> list[Member]:
+        """Adopted members not yet asked: the first ``budgets[compound]`` of each compound in
+        the order they were adopted, compound by compound, in one query."""
+        ...
 
-    async def compounds_with_unprompted(
-        self, compound_ids: Sequence[CompoundId]
-    ) -> list[int]: ...
-
-    async def prompted_since(self, compound_id: CompoundId, since: datetime) -> int: ...
+    async def prompted_since(
+        self, compound_ids: Sequence[CompoundId], since: datetime
+    ) -> dict[CompoundId, int]:
+        """Adopted members asked after ``since``, per compound (absent: none)."""
+        ...
 
     async def mark_prompted(
-        self, compound_id: CompoundId, user_ids: Sequence[str], at: datetime
-    ) -> list[UserID]:
-        """Mark adopted members as asked; returns those this call marked."""
+        self, members: Sequence[tuple[CompoundId, str]], at: datetime
+    ) -> list[tuple[CompoundId, UserID]]:
+        """Mark adopted members as asked; returns those this call marked (not already)."""
         ...
 
     async def waiting_memberships(self, user_id: str) -> list[Member]:

@@ -106,10 +106,16 @@ class VerificationService:
     async def _audit(
         self, compound: Compound, actor: str, action: str, target: str, **details: object
     ) -> None:
-        await self.audit.record(AuditEntry(
+        await self.audit.record(self._entry(compound, actor, action, target, **details))
+
+    @staticmethod
+    def _entry(
+        compound: Compound, actor: str, action: str, target: str, **details: object
+    ) -> AuditEntry:
+        return AuditEntry(
             actor=actor, action=action, target=target, station_id=compound.station_id,
             compound_id=compound.id, details=dict(details),
-        ))
+        )
 
     def _dm(self, compound: Compound, user_id: UserID, key: str, **params: object) -> Effect:
         return Effect(EffectKind.SEND_DM, compound.id, user_id, key,
@@ -388,11 +394,14 @@ class VerificationService:
                      f"{m.notice_key or ''}:{m.reminders_sent}")
             effects[(m.compound_id, m.user_id)] = [replace(e, cause=cause) for e in todo]
         out: list[Effect] = []
+        removals: list[AuditEntry] = []
         for claimed in await self.repo.claim_due(updates, now):
             out.extend(effects[(claimed.compound_id, claimed.user_id)])
             if claimed.state is MemberState.REMOVED:
-                await self._audit(by_id[claimed.compound_id], "linli", "verification.remove",
-                                  claimed.user_id, reason=claimed.removal_reason)
+                removals.append(self._entry(
+                    by_id[claimed.compound_id], "linli", "verification.remove",
+                    claimed.user_id, reason=claimed.removal_reason))
+        await self.audit.record_all(removals)
         out.extend(await self._adopted_prompts(by_id, now))
         return out
 
@@ -429,23 +438,31 @@ class VerificationService:
     async def _adopted_prompts(
         self, by_id: dict[CompoundId, Compound], now: datetime
     ) -> list[Effect]:
+        """Ask adopted members by DM, at most ``adopted_dm_per_minute`` a minute per
+        compound: three queries for all compounds together, whatever their number."""
+        rates = {cid: self.policy(c).adopted_dm_per_minute for cid, c in by_id.items()}
+        waiting = await self.repo.unprompted_adopted(rates)
+        if not waiting:
+            return []
+        sent = await self.repo.prompted_since(
+            list({m.compound_id for m in waiting}), now - timedelta(minutes=1))
+        budget = {cid: rate - sent.get(cid, 0) for cid, rate in rates.items()}
+        batch: list[Member] = []
+        for m in waiting:
+            if budget[m.compound_id] > 0:
+                budget[m.compound_id] -= 1
+                batch.append(m)
+        deadlines = {(m.compound_id, m.user_id): m.deadline for m in batch}
         out: list[Effect] = []
-        for cid in await self.repo.compounds_with_unprompted(list(by_id)):
-            compound = by_id[CompoundId(cid)]
-            policy = self.policy(compound)
-            sent = await self.repo.prompted_since(compound.id, now - timedelta(minutes=1))
-            batch = await self.repo.unprompted_adopted(
-                compound.id, policy.adopted_dm_per_minute - sent
-            )
-            deadlines = {m.user_id: m.deadline for m in batch}
-            for uid in await self.repo.mark_prompted(compound.id, list(deadlines), now):
-                deadline = deadlines[uid] or now
-                out.append(replace(
-                    self._dm(compound, uid, "verification.dm.prompt_adopted",
-                             deadline=self._when(compound, deadline),
-                             left=self._span(compound, deadline - now)),
-                    cause=f"verification:{compound.id}:{uid}:adopted-prompt",
-                ))
+        for cid, uid in await self.repo.mark_prompted(list(deadlines), now):
+            compound = by_id[cid]
+            deadline = deadlines[(cid, uid)] or now
+            out.append(replace(
+                self._dm(compound, uid, "verification.dm.prompt_adopted",
+                         deadline=self._when(compound, deadline),
+                         left=self._span(compound, deadline - now)),
+                cause=f"verification:{compound.id}:{uid}:adopted-prompt",
+            ))
         return out
 
     # officers' actions -----------------------------------------------------------------------

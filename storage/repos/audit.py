@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import insert, select
 
 from linli.common.clock import Clock
 from linli.common.ports import AuditEntry
@@ -20,18 +22,26 @@ class AuditRepository:
         self.clock = clock
 
     async def record(self, entry: AuditEntry) -> None:
+        await self.record_all([entry])
+
+    async def record_all(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        now = self.clock.now()
+        rows = [
+            {
+                "at": entry.at or now,
+                "actor": entry.actor,
+                "action": entry.action,
+                "target": entry.target,
+                "station_id": entry.station_id,
+                "compound_id": entry.compound_id,
+                "details": entry.details,
+            }
+            for entry in entries
+        ]
         async with self.db.transaction() as s:
-            s.add(
-                AuditRow(
-                    at=entry.at or self.clock.now(),
-                    actor=entry.actor,
-                    action=entry.action,
-                    target=entry.target,
-                    station_id=entry.station_id,
-                    compound_id=entry.compound_id,
-                    details=entry.details,
-                )
-            )
+            await s.execute(insert(AuditRow), rows)  # one batch, not one INSERT per entry
 
     async def recent(
         self,

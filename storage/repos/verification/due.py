@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.orm.attributes import flag_modified
 
 from linli.common.ids import CompoundId, UserID
-from linli.storage.repos.verification.rows import WAITING, RepositoryBase, chunks, to_member
+from linli.storage.repos.verification.rows import (
+    FILLED,
+    WAITING,
+    RepositoryBase,
+    chunks,
+    to_member,
+)
 from linli.storage.tables.verification import MemberRow
 from linli.verification.model import Member, MemberState
 
@@ -86,48 +94,70 @@ class DueWorkRepository(RepositoryBase):
                 if row is None:
                     continue
                 self._fill(row, member, next_at, now)
+                # Every row sends every column: the ORM then writes them in one batch
+                # (executemany) instead of one UPDATE per set of changed columns.
+                for column in FILLED:
+                    flag_modified(row, column)
                 claimed.append(member)
         return claimed
 
-    async def unprompted_adopted(self, compound_id: CompoundId, limit: int) -> list[Member]:
-        if limit <= 0:
+    async def unprompted_adopted(self, budgets: Mapping[CompoundId, int]) -> list[Member]:
+        """Adopted members not yet asked, the first ``budgets[compound]`` of each compound
+        in the order they were adopted, in one query whatever the number of compounds."""
+        wanted = {cid: n for cid, n in budgets.items() if n > 0}
+        if not wanted:
             return []
+        rank = func.row_number().over(
+            partition_by=MemberRow.compound_id, order_by=MemberRow.id).label("rank")
+        ranked = select(MemberRow.id, rank).where(
+            MemberRow.compound_id.in_(list(wanted)), MemberRow.state.in_(WAITING),
+            MemberRow.adopted.is_(True), MemberRow.prompted_at.is_(None),
+        ).subquery()
+        query = (select(MemberRow).join(ranked, ranked.c.id == MemberRow.id)
+                 .where(ranked.c.rank <= max(wanted.values()))
+                 .order_by(MemberRow.compound_id, MemberRow.id))
         async with self.db.session() as s:
-            rows = (await s.scalars(select(MemberRow).where(
-                MemberRow.compound_id == compound_id, MemberRow.state.in_(WAITING),
-                MemberRow.adopted.is_(True), MemberRow.prompted_at.is_(None),
-            ).order_by(MemberRow.id).limit(limit))).all()
-        return [to_member(r) for r in rows]
+            rows = (await s.scalars(query)).all()
+        taken: dict[int, int] = defaultdict(int)
+        out: list[Member] = []
+        for r in rows:
+            if taken[r.compound_id] < wanted[CompoundId(r.compound_id)]:
+                taken[r.compound_id] += 1
+                out.append(to_member(r))
+        return out
 
-    async def compounds_with_unprompted(self, compound_ids: Sequence[CompoundId]) -> list[int]:
+    async def prompted_since(
+        self, compound_ids: Sequence[CompoundId], since: datetime
+    ) -> dict[CompoundId, int]:
+        """Adopted members asked after ``since``, per compound (absent: none), in one query."""
         if not compound_ids:
-            return []
+            return {}
         async with self.db.session() as s:
-            ids = (await s.scalars(select(MemberRow.compound_id).distinct().where(
-                MemberRow.compound_id.in_(compound_ids), MemberRow.state.in_(WAITING),
-                MemberRow.adopted.is_(True), MemberRow.prompted_at.is_(None),
-            ))).all()
-        return list(ids)
-
-    async def prompted_since(self, compound_id: CompoundId, since: datetime) -> int:
-        async with self.db.session() as s:
-            n = await s.scalar(select(func.count()).select_from(MemberRow).where(
-                MemberRow.compound_id == compound_id, MemberRow.adopted.is_(True),
-                MemberRow.prompted_at > since,
-            ))
-        return int(n or 0)
+            rows = (await s.execute(
+                select(MemberRow.compound_id, func.count()).where(
+                    MemberRow.compound_id.in_(list(compound_ids)), MemberRow.adopted.is_(True),
+                    MemberRow.prompted_at > since,
+                ).group_by(MemberRow.compound_id)
+            )).all()
+        return {CompoundId(cid): int(n) for cid, n in rows}
 
     async def mark_prompted(
-        self, compound_id: CompoundId, user_ids: Sequence[str], at: datetime
-    ) -> list[UserID]:
-        """Mark adopted members as asked; returns those this call marked (not already)."""
-        marked: list[UserID] = []
+        self, members: Sequence[tuple[CompoundId, str]], at: datetime
+    ) -> list[tuple[CompoundId, UserID]]:
+        """Mark adopted members as asked; returns those this call marked (not already), in
+        one statement per 500 members."""
+        marked: list[tuple[CompoundId, UserID]] = []
+        if not members:
+            return marked
         async with self.db.transaction() as s:
-            for uid in user_ids:
-                result = await s.execute(update(MemberRow).where(
-                    MemberRow.compound_id == compound_id, MemberRow.user_id == uid,
-                    MemberRow.prompted_at.is_(None),
-                ).values(prompted_at=at, updated_at=at))
-                if result.rowcount:  # type: ignore[attr-defined]
-                    marked.append(UserID(uid))
+            for chunk in chunks(list(members)):
+                result = await s.execute(
+                    update(MemberRow).where(
+                        tuple_(MemberRow.compound_id, MemberRow.user_id).in_(chunk),
+                        MemberRow.prompted_at.is_(None),
+                    ).values(prompted_at=at, updated_at=at)
+                    .returning(MemberRow.compound_id, MemberRow.user_id)
+                    .execution_options(synchronize_session="fetch")
+                )
+                marked += [(CompoundId(cid), UserID(uid)) for cid, uid in result.all()]
         return marked

@@ -83,6 +83,12 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
+FILLED = ("state", "deadline", "next_action_at", "reminders_sent", "locked_until",
+          "failures_since", "person_id", "household_id", "adopted", "prompted_at", "notice_key",
+          "removal_reason", "verified_at", "updated_at")
+"""The member row's columns ``RepositoryBase._fill`` writes whatever the member."""
+
+
 class RepositoryBase:
     """What every part of the verification repository shares: the database, the clock, the
     DataProtector, and the conversions between rows and domain objects."""
