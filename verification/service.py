@@ -452,11 +452,15 @@ class VerificationService:
             if budget[m.compound_id] > 0:
                 budget[m.compound_id] -= 1
                 batch.append(m)
-        deadlines = {(m.compound_id, m.user_id): m.deadline for m in batch}
+        marked = set(await self.repo.mark_prompted(
+            [(m.compound_id, m.user_id) for m in batch], now))
         out: list[Effect] = []
-        for cid, uid in await self.repo.mark_prompted(list(deadlines), now):
+        for m in batch:  # in the order they were adopted, compound by compound
+            cid, uid = m.compound_id, m.user_id
+            if (cid, uid) not in marked:
+                continue  # another process asked them first
             compound = by_id[cid]
-            deadline = deadlines[(cid, uid)] or now
+            deadline = m.deadline or now
             out.append(replace(
                 self._dm(compound, uid, "verification.dm.prompt_adopted",
                          deadline=self._when(compound, deadline),
