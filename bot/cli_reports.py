@@ -98,7 +98,7 @@ async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
     audit = AuditRepository(db, ctx.clock)
     service = VerificationService(
         VerificationRepository(db, ctx.clock, protector), audit, ctx.clock,
-        policy_from_config(ctx.config.verification),
+        policy_from_config(ctx.config.verification), transactions=db,
     )
     reports = [(c, await service.enrolment(c)) for c in compounds]
     actor = _actor()

@@ -149,7 +149,8 @@ class Services:
         from linli.verification.service import VerificationService
 
         return VerificationService(self.verification_repo, self.audit, self.clock,
-                                   policy_from_config(self.config.verification))
+                                   policy_from_config(self.config.verification),
+                                   transactions=self.db)
 
     @cached_property
     def registry(self) -> RegistryService:
@@ -223,6 +224,7 @@ class Services:
         return ModerationService(
             self.moderation_repo, self.audit, self.clock, directory,
             moderation_settings(self.config.moderation), self.config.matrix.user_id,
+            transactions=self.db,
         )
 
     @cached_property

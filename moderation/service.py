@@ -9,8 +9,8 @@ absolute end times, so a mute ends on time across restarts; ``due`` hands out ea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from linli.common.durations import format_duration
 from linli.common.errors import DomainError, excerpt
 from linli.common.i18n import format_local_time, humanize_duration
 from linli.common.ids import CompoundId, EventID, RoomID, UserID, parse_user_id
+from linli.common.ports import AuditEntry, AuditLog, Transactions
 from linli.community.model import Compound, Directory, Station
 from linli.moderation.model import (
     Action,
@@ -45,8 +46,7 @@ from linli.moderation.policy import (
     should_escalate,
     valid_event_id,
 )
-from linli.storage.repos.audit import AuditEntry, AuditRepository
-from linli.storage.repos.moderation import ModerationRepository
+from linli.moderation.ports import ModerationStore
 
 log = logging.getLogger(__name__)
 
@@ -73,30 +73,37 @@ class _Target:
 class ModerationService:
     def __init__(
         self,
-        repo: ModerationRepository,
-        audit: AuditRepository,
+        repo: ModerationStore,
+        audit: AuditLog,
         clock: Clock,
         directory: Callable[[], Directory],
         settings: ModerationSettings,
         bot_user_id: str,
+        *,
+        transactions: Transactions,
     ) -> None:
         """``directory`` returns the current snapshot (the edge replaces it on refresh)."""
         self.repo = repo
         self.audit = audit
+        self.transactions = transactions
         self.clock = clock
         self.directory = directory
         self.settings = settings
         self.bot_user_id = UserID(bot_user_id)
 
     # recording what was done -----------------------------------------------------------
-    def attempt(self) -> AbstractAsyncContextManager[None]:
+    @asynccontextmanager
+    async def attempt(self) -> AsyncIterator[None]:
         """The records of one decision (restriction, warning, audit entry) are kept only if
         the block ends normally. The edge decides, carries out the effects inside, and
         raises when the homeserver refused them for good: the audit then shows the refusal
         (``record_failure``), not an action that did not happen, and no restriction is left
         that nobody imposed. A passing failure propagates the same way and the caller's unit
         of work is done again."""
-        return self.repo.tentative()
+        # Within the caller's unit of work (one is opened if none is), a part of it that is
+        # taken back alone.
+        async with self.transactions.unit_of_work(), self.transactions.transaction():
+            yield
 
     async def record_failure(
         self, actor: str, action: Action, compound_id: CompoundId, target: str | None,
@@ -344,8 +351,10 @@ class ModerationService:
         ``record_lift``). Each restriction is handed out once: a second call, or another
         process, gets nothing for it."""
         effects: list[Effect] = []
-        for restriction, lift in await self.due_lifts(now, compound_ids):
-            await self.record_lift(restriction)
+        async with self.transactions.unit_of_work():  # the claims with their audit entries
+            lifts = await self.due_lifts(now, compound_ids)
+            await self.record_lifts([(restriction, None) for restriction, _ in lifts])
+        for _, lift in lifts:
             effects.extend(lift)
         return effects
 
@@ -369,14 +378,23 @@ class ModerationService:
     async def record_lift(self, restriction: Restriction, error: str | None = None) -> None:
         """Audit the end of a timed restriction as it happened: ``auto_unmute`` or ``unban``,
         or ``auto_unmute_failed`` / ``unban_failed`` with the homeserver's refusal."""
-        compound = self.directory().compounds.get(restriction.compound_id)
-        action = Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE else Action.UNBAN
-        details: dict[str, Any] = {"restriction": restriction.id,
-                                   "kind": restriction.kind.value}
-        if error is not None:
-            details["error"] = error
-        await self.audit.record(
-            AuditEntry(
+        await self.record_lifts([(restriction, error)])
+
+    async def record_lifts(
+        self, lifts: Sequence[tuple[Restriction, str | None]]
+    ) -> None:
+        """``record_lift`` for many restrictions, in one write."""
+        compounds = self.directory().compounds
+        entries = []
+        for restriction, error in lifts:
+            compound = compounds.get(restriction.compound_id)
+            action = (Action.AUTO_UNMUTE if restriction.kind is RestrictionKind.MUTE
+                      else Action.UNBAN)
+            details: dict[str, Any] = {"restriction": restriction.id,
+                                       "kind": restriction.kind.value}
+            if error is not None:
+                details["error"] = error
+            entries.append(AuditEntry(
                 actor=self.bot_user_id,
                 action=action.value if error is None else f"{action.value}_failed",
                 target=restriction.user_id,
@@ -384,8 +402,8 @@ class ModerationService:
                 compound_id=restriction.compound_id,
                 details=details,
                 at=self.clock.now(),
-            )
-        )
+            ))
+        await self.audit.record_all(entries)
 
     async def active_mutes(self, compound_id: CompoundId) -> list[Restriction]:
         """The mutes the bot holds in a compound (for a status command or the dashboard)."""

@@ -134,6 +134,18 @@ class Member:
 
 
 @dataclass(frozen=True)
+class Link:
+    """An account linked to a registered person: at most one each way."""
+
+    user_id: UserID
+    person_id: PersonId
+    compound_id: CompoundId
+    household_id: HouseholdId
+    method: str
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
 class CodeIssue:
     """A freshly issued code: the plaintext exists only in this object, once."""
 

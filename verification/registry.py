@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from linli.common.clock import Clock
 from linli.common.errors import NotFound
 from linli.community.model import Compound
-from linli.storage.repos.verification import VerificationRepository
 from linli.verification.codes import new_code
 from linli.verification.importer import ParsedFile, parse_registry
 from linli.verification.model import (
@@ -26,6 +25,7 @@ from linli.verification.model import (
 )
 from linli.verification.names import mask_name, mask_phone, names_match, parse_flat_ref
 from linli.verification.policy import VerificationPolicy, policy_for
+from linli.verification.ports import RegistryStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class ListedPerson:
 
 class RegistryService:
     def __init__(
-        self, repo: VerificationRepository, clock: Clock,
+        self, repo: RegistryStore, clock: Clock,
         defaults: VerificationPolicy | None = None,
     ) -> None:
         self.repo = repo

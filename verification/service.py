@@ -21,9 +21,8 @@ from linli.common.clock import Clock
 from linli.common.errors import Conflict, DomainError, NotFound
 from linli.common.i18n import format_local_time, humanize_duration
 from linli.common.ids import CompoundId, UserID
+from linli.common.ports import AuditEntry, AuditLog, Transactions
 from linli.community.model import AdmissionMode, Compound
-from linli.storage.repos.audit import AuditEntry, AuditRepository
-from linli.storage.repos.verification import VerificationRepository
 from linli.verification.codes import split_reply
 from linli.verification.model import (
     AttemptOutcome,
@@ -48,6 +47,7 @@ from linli.verification.policy import (
     reminders_passed,
     tries_left,
 )
+from linli.verification.ports import VerificationStore
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +57,24 @@ MAX_EXTENSION = timedelta(days=365)
 
 
 class VerificationService:
-    """Member states per (compound, account), attempts, deadlines and officers' actions."""
+    """Member states per (compound, account), attempts, deadlines and officers' actions.
+
+    A decision that writes more than once (a link and its audit entry, a claim of due work
+    and the removals' audit entries) is one unit of work, opened here; inside the edge's
+    unit (an event's, a tick's) it joins that one."""
 
     def __init__(
         self,
-        repo: VerificationRepository,
-        audit: AuditRepository,
+        repo: VerificationStore,
+        audit: AuditLog,
         clock: Clock,
         defaults: VerificationPolicy | None = None,
+        *,
+        transactions: Transactions,
     ) -> None:
         self.repo = repo
         self.audit = audit
+        self.transactions = transactions
         self.clock = clock
         self.defaults = defaults or VerificationPolicy()
 
@@ -99,10 +106,16 @@ class VerificationService:
     async def _audit(
         self, compound: Compound, actor: str, action: str, target: str, **details: object
     ) -> None:
-        await self.audit.record(AuditEntry(
+        await self.audit.record(self._entry(compound, actor, action, target, **details))
+
+    @staticmethod
+    def _entry(
+        compound: Compound, actor: str, action: str, target: str, **details: object
+    ) -> AuditEntry:
+        return AuditEntry(
             actor=actor, action=action, target=target, station_id=compound.station_id,
             compound_id=compound.id, details=dict(details),
-        ))
+        )
 
     def _dm(self, compound: Compound, user_id: UserID, key: str, **params: object) -> Effect:
         return Effect(EffectKind.SEND_DM, compound.id, user_id, key,
@@ -232,6 +245,12 @@ class VerificationService:
     async def attempt_pair(
         self, compound: Compound, user_id: UserID, code: str | None, name: str
     ) -> AttemptResult:
+        async with self.transactions.unit_of_work():
+            return await self._attempt_pair(compound, user_id, code, name)
+
+    async def _attempt_pair(
+        self, compound: Compound, user_id: UserID, code: str | None, name: str
+    ) -> AttemptResult:
         now = self.clock.now()
         policy = self.policy(compound)
         member = await self.repo.member(compound.id, user_id)
@@ -355,6 +374,10 @@ class VerificationService:
         second process does not repeat it (at most once: a lost reminder is better than a
         doubled one). Call it every tick with the compounds this process owns.
         """
+        async with self.transactions.unit_of_work():
+            return await self._due_work(compounds, limit)
+
+    async def _due_work(self, compounds: Sequence[Compound], limit: int) -> list[Effect]:
         now = self.clock.now()
         by_id: dict[CompoundId, Compound] = {c.id: c for c in compounds}
         effects: dict[tuple[CompoundId, UserID], list[Effect]] = {}
@@ -371,11 +394,14 @@ class VerificationService:
                      f"{m.notice_key or ''}:{m.reminders_sent}")
             effects[(m.compound_id, m.user_id)] = [replace(e, cause=cause) for e in todo]
         out: list[Effect] = []
+        removals: list[AuditEntry] = []
         for claimed in await self.repo.claim_due(updates, now):
             out.extend(effects[(claimed.compound_id, claimed.user_id)])
             if claimed.state is MemberState.REMOVED:
-                await self._audit(by_id[claimed.compound_id], "linli", "verification.remove",
-                                  claimed.user_id, reason=claimed.removal_reason)
+                removals.append(self._entry(
+                    by_id[claimed.compound_id], "linli", "verification.remove",
+                    claimed.user_id, reason=claimed.removal_reason))
+        await self.audit.record_all(removals)
         out.extend(await self._adopted_prompts(by_id, now))
         return out
 
@@ -412,23 +438,35 @@ class VerificationService:
     async def _adopted_prompts(
         self, by_id: dict[CompoundId, Compound], now: datetime
     ) -> list[Effect]:
+        """Ask adopted members by DM, at most ``adopted_dm_per_minute`` a minute per
+        compound: three queries for all compounds together, whatever their number."""
+        rates = {cid: self.policy(c).adopted_dm_per_minute for cid, c in by_id.items()}
+        waiting = await self.repo.unprompted_adopted(rates)
+        if not waiting:
+            return []
+        sent = await self.repo.prompted_since(
+            list({m.compound_id for m in waiting}), now - timedelta(minutes=1))
+        budget = {cid: rate - sent.get(cid, 0) for cid, rate in rates.items()}
+        batch: list[Member] = []
+        for m in waiting:
+            if budget[m.compound_id] > 0:
+                budget[m.compound_id] -= 1
+                batch.append(m)
+        marked = set(await self.repo.mark_prompted(
+            [(m.compound_id, m.user_id) for m in batch], now))
         out: list[Effect] = []
-        for cid in await self.repo.compounds_with_unprompted(list(by_id)):
-            compound = by_id[CompoundId(cid)]
-            policy = self.policy(compound)
-            sent = await self.repo.prompted_since(compound.id, now - timedelta(minutes=1))
-            batch = await self.repo.unprompted_adopted(
-                compound.id, policy.adopted_dm_per_minute - sent
-            )
-            deadlines = {m.user_id: m.deadline for m in batch}
-            for uid in await self.repo.mark_prompted(compound.id, list(deadlines), now):
-                deadline = deadlines[uid] or now
-                out.append(replace(
-                    self._dm(compound, uid, "verification.dm.prompt_adopted",
-                             deadline=self._when(compound, deadline),
-                             left=self._span(compound, deadline - now)),
-                    cause=f"verification:{compound.id}:{uid}:adopted-prompt",
-                ))
+        for m in batch:  # in the order they were adopted, compound by compound
+            cid, uid = m.compound_id, m.user_id
+            if (cid, uid) not in marked:
+                continue  # another process asked them first
+            compound = by_id[cid]
+            deadline = m.deadline or now
+            out.append(replace(
+                self._dm(compound, uid, "verification.dm.prompt_adopted",
+                         deadline=self._when(compound, deadline),
+                         left=self._span(compound, deadline - now)),
+                cause=f"verification:{compound.id}:{uid}:adopted-prompt",
+            ))
         return out
 
     # officers' actions -----------------------------------------------------------------------
@@ -436,6 +474,12 @@ class VerificationService:
         self, compound: Compound, officer: str, user_id: UserID, flat: str, name: str
     ) -> OfficerResult:
         """`!verify @user FLAT NAME` after a door visit. Raises DomainError for the officer."""
+        async with self.transactions.unit_of_work():
+            return await self._manual_verify(compound, officer, user_id, flat, name)
+
+    async def _manual_verify(
+        self, compound: Compound, officer: str, user_id: UserID, flat: str, name: str
+    ) -> OfficerResult:
         ref = parse_flat_ref(flat)
         household = await self.repo.household_by_ref(compound.id, ref)
         if household is None:
@@ -469,6 +513,10 @@ class VerificationService:
 
     async def revoke(self, compound: Compound, officer: str, user_id: UserID) -> OfficerResult:
         """`!revoke @user`: unlink; a member in the room is pending again with a new grace."""
+        async with self.transactions.unit_of_work():
+            return await self._revoke(compound, officer, user_id)
+
+    async def _revoke(self, compound: Compound, officer: str, user_id: UserID) -> OfficerResult:
         link = await self.repo.link_of_user(user_id)
         if link is None or link.compound_id != compound.id:
             raise NotFound("error.not_verified", user=user_id)
@@ -505,6 +553,12 @@ class VerificationService:
         self, compound: Compound, officer: str, user_id: UserID, duration: timedelta
     ) -> OfficerResult:
         """`!extend @user 48h`: move a waiting member's deadline later (from now at least)."""
+        async with self.transactions.unit_of_work():
+            return await self._extend(compound, officer, user_id, duration)
+
+    async def _extend(
+        self, compound: Compound, officer: str, user_id: UserID, duration: timedelta
+    ) -> OfficerResult:
         if duration <= timedelta(0):
             raise DomainError("error.invalid_duration", value=str(duration))
         if duration > MAX_EXTENSION:

@@ -2,47 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from linli.common.clock import Clock
+from linli.common.ports import AuditEntry
 from linli.storage.db import Database
 from linli.storage.tables.core import AuditRow
 
-
-@dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
-    target: str | None = None
-    station_id: int | None = None
-    compound_id: int | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    at: datetime | None = None
-    id: int | None = None
+__all__ = ["AuditEntry", "AuditRepository"]
 
 
 class AuditRepository:
+    """Implements ``common.ports.AuditLog``."""
+
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
 
     async def record(self, entry: AuditEntry) -> None:
+        await self.record_all([entry])
+
+    async def record_all(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        now = self.clock.now()
+        rows = [
+            {
+                "at": entry.at or now,
+                "actor": entry.actor,
+                "action": entry.action,
+                "target": entry.target,
+                "station_id": entry.station_id,
+                "compound_id": entry.compound_id,
+                "details": entry.details,
+            }
+            for entry in entries
+        ]
         async with self.db.transaction() as s:
-            s.add(
-                AuditRow(
-                    at=entry.at or self.clock.now(),
-                    actor=entry.actor,
-                    action=entry.action,
-                    target=entry.target,
-                    station_id=entry.station_id,
-                    compound_id=entry.compound_id,
-                    details=entry.details,
-                )
-            )
+            await s.execute(insert(AuditRow), rows)  # one batch, not one INSERT per entry
 
     async def recent(
         self,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import func, select, update
@@ -82,19 +81,12 @@ def _snapshot(row: EnrolmentSnapshotRow) -> EnrolmentSnapshot:
 
 
 class ModerationRepository:
-    """Restrictions the bot imposed and the warnings officers gave."""
+    """Restrictions the bot imposed and the warnings officers gave; implements
+    ``moderation.ports.ModerationStore``."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-
-    @asynccontextmanager
-    async def tentative(self) -> AsyncIterator[None]:
-        """A part of the current unit of work (one is opened if none is) that is taken back
-        alone when the block raises: what is written inside (restrictions, warnings, audit
-        entries) stays only if the block ends normally."""
-        async with self.db.unit_of_work(), self.db.transaction():
-            yield
 
     async def add_restriction(
         self,

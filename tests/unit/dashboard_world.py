@@ -159,7 +159,8 @@ async def make_dash_world(db: Database, clock: FakeClock) -> DashWorld:
         user_id=OFFICER_WANG, role=Role.OFFICER, station_id=xinhua.id, display_name="王警官",
     ))
 
-    capped = VerificationService(w.repo, w.audit, clock, VerificationPolicy(household_cap=1))
+    capped = VerificationService(w.repo, w.audit, clock, VerificationPolicy(household_cap=1),
+                                 transactions=w.db)
     tracker = EnrolmentTracker(capped, clock)
 
     snapshot_repo = SnapshotRepository(db, clock)

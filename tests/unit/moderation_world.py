@@ -53,6 +53,7 @@ class World:
             lambda: self.directory,
             settings,
             BOT,
+            transactions=self.db,
         )
 
 

@@ -1,5 +1,5 @@
-"""The architecture, checked: domain packages never import the Matrix client, the web server or
-the scheduler; only bot/ does."""
+"""The architecture, checked: domain packages never import the Matrix client, the web server,
+the scheduler or storage; only bot/ does."""
 
 from __future__ import annotations
 
@@ -39,6 +39,30 @@ def test_domain_packages_know_nothing_of_matrix_web_or_scheduler() -> None:
             if bad:
                 offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert offenders == []
+
+
+STORAGE = {"storage", "sqlalchemy"}
+# Being moved out of moderation/ (enrolment snapshots, dashboard tokens) by the layout work;
+# the exemption goes when they have moved.
+MOVING = {"moderation/snapshots.py", "moderation/tokens.py"}
+
+
+def test_domain_packages_know_nothing_of_storage() -> None:
+    """The domain declares what it needs as ports (Protocols); storage implements them and
+    the edge wires the two together."""
+    offenders = []
+    for package in DOMAIN:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            bad = imports_of(path) & STORAGE
+            if bad and name not in MOVING:
+                offenders.append(f"{name} imports {sorted(bad)}")
+    assert offenders == []
+
+
+def test_the_exempt_files_exist() -> None:
+    """An exemption for a file that has moved would hide nothing but confuse the reader."""
+    assert all((ROOT / name).exists() for name in MOVING)
 
 
 def test_storage_does_not_import_the_edge() -> None:

@@ -125,7 +125,7 @@ async def test_import_cards_verify_rotate_and_no_plaintext_at_rest(
     # a resident verifies with the card
     db = Database(f"sqlite:///{db_path}")
     repo = VerificationRepository(db, clock, DataProtector.from_strings(key))
-    service = VerificationService(repo, AuditRepository(db, clock), clock)
+    service = VerificationService(repo, AuditRepository(db, clock), clock, transactions=db)
     compound = await CommunityRepository(db, clock).compound("meiyuan")
     await service.on_join(compound, UserID("@alice:hs"))
     await service.attempt(compound, UserID("@alice:hs"), "ABCD-EFGH 张伟")  # a wrong try

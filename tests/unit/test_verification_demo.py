@@ -67,7 +67,7 @@ async def test_demo_registry_cards_and_code_once(tmp_path: Path) -> None:
         clock = FakeClock(SystemClock().now())
         repo = VerificationRepository(db, clock, protector_from_security(config.security))
         assert len(await repo.households(compound.id)) == 8
-        service = VerificationService(repo, AuditRepository(db, clock), clock)
+        service = VerificationService(repo, AuditRepository(db, clock), clock, transactions=db)
         resident = UserID("@resident1:demo.test")
         await service.on_join(compound, resident)
         result = await service.attempt(compound, resident, f"{card['code']} {card['name']}")

@@ -188,7 +188,7 @@ async def test_grace_reminders_and_removal_survive_a_restart(
     assert await w.service.due_work([w.compound]) == []  # applied once
 
     # a restart: a new service on the same database keeps the deadline
-    fresh = VerificationService(w.repo, w.audit, clock, VerificationPolicy())
+    fresh = VerificationService(w.repo, w.audit, clock, VerificationPolicy(), transactions=w.db)
     clock.advance(22 * H)  # 2 h before the deadline
     effects = await fresh.due_work([w.compound])
     assert [e.key for e in effects] == ["verification.dm.reminder"]
@@ -396,3 +396,30 @@ async def test_due_work_in_a_unit_of_work_claims_once(db: Database, clock: FakeC
     assert {e.key for e in effects} == {"verification.dm.reminder"}
     async with db.unit_of_work():
         assert await w.service.due_work([w.compound]) == []
+
+
+class _BrokenAudit:
+    """An audit log whose write fails, as a full disk or a lost connection would."""
+
+    async def record(self, entry: object) -> None:
+        raise RuntimeError("the audit log is unavailable")
+
+
+async def test_a_link_and_its_audit_entry_commit_together(
+    db: Database, clock: FakeClock
+) -> None:
+    """The service opens one unit of work for a verification: when its audit entry cannot be
+    written, the link is not kept either, and the member can try again."""
+    w = await make_world(db, clock)
+    codes = await with_registry(w)
+    await w.service.on_join(w.compound, ALICE)
+    broken = VerificationService(w.repo, _BrokenAudit(), clock, transactions=db)
+    with pytest.raises(RuntimeError):
+        await broken.attempt(w.compound, ALICE, f"{codes['3-2-302']} 叶西卓玛")
+    assert await w.repo.link_of_user(ALICE) is None
+    assert not await w.service.is_verified(w.compound, ALICE)
+    result = await w.service.attempt(w.compound, ALICE, f"{codes['3-2-302']} 叶西卓玛")
+    assert result.outcome is AttemptOutcome.VERIFIED
+    with pytest.raises(RuntimeError):
+        await broken.revoke(w.compound, OFFICER, ALICE)
+    assert (await w.repo.link_of_user(ALICE)) is not None  # the unlink went with the audit

@@ -56,7 +56,7 @@ async def make_world(
     audit = AuditRepository(db, clock)
     policy = policy or VerificationPolicy()
     registry = RegistryService(repo, clock, policy)
-    service = VerificationService(repo, audit, clock, policy)
+    service = VerificationService(repo, audit, clock, policy, transactions=db)
     return World(db, clock, compound, repo, registry, service, audit)
 
 
