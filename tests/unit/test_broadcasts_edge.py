@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -187,3 +188,42 @@ async def test_a_notice_beside_the_tick_sends_each_room_once(
     assert world.homeserver.rooms_posted() == {room: 1 for room in world.rooms}
     assert set(world.homeserver.calls.values()) == {1}  # no room sent twice, even deduplicated
     assert len(result.reports) + len(tick_reports) == 1  # reported once
+
+
+class FailingDelivery:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def fan_out(self, bulletin: object, occurrence: object) -> list[Report]:
+        raise self.error
+
+
+@pytest.mark.parametrize(("error", "replies"), [
+    # A passing failure (database busy, homeserver away): the tick resumes the open
+    # occurrence and its report follows; a second answer to the command would double it.
+    (MatrixActionError("send", None, "bad gateway", "502"), 0),
+    (ClientConnectionError("refused"), 0),
+    # A fault that will not go away by itself: the officer hears of it, once.
+    (ValueError("bug"), 1),
+])
+async def test_a_notice_whose_fan_out_fails_for_a_passing_reason_is_answered_once(
+    error: Exception, replies: int
+) -> None:
+    from linli.bot.commands.router import CommandContext
+    from linli.bot.features.broadcasts.feature import BroadcastsFeature
+    from linli.common.i18n import Locale, Translator
+
+    sent: list[str] = []
+
+    async def reply_fn(body: str, html: str | None) -> EventID:
+        sent.append(body)
+        return EventID("$reply")
+
+    feature = BroadcastsFeature.__new__(BroadcastsFeature)
+    feature.delivery = cast(Any, FailingDelivery(error))
+    ctx = CommandContext.__new__(CommandContext)
+    ctx.reply_fn = reply_fn
+    ctx.translator = Translator([{"cmd.failed": {"zh-CN": "失败 {ref}", "en": "failed {ref}"}}])
+    ctx.locale = Locale.ZH_CN
+    await feature._notice(ctx, cast(Any, SimpleNamespace(id=7)), cast(Any, None))
+    assert len(sent) == replies

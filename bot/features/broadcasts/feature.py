@@ -183,9 +183,16 @@ class BroadcastsFeature:
                       occurrence: Occurrence) -> None:
         try:
             reports = await self.delivery.fan_out(bulletin, occurrence)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                # The occurrence stays open: the tick resumes it with the same transaction
+                # ids and posts its one report. The command was answered already ("sending");
+                # a second answer here would tell the officer of a failure that heals itself.
+                log.warning("urgent notice %s paused by a passing failure (%s); the tick "
+                            "resumes it", bulletin.id, type(exc).__name__)
+                return
             ref = new_ref()
-            log.exception("urgent notice failed (ref: %s); the next start resumes it", ref)
+            log.exception("urgent notice failed (ref: %s); the tick resumes it", ref)
             await ctx.reply("cmd.failed", ref=ref)
             return
         log.info("urgent notice %s by %s sent", bulletin.id, ctx.sender)
