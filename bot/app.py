@@ -11,7 +11,7 @@ from typing import Any
 
 from linli.bot.cli_verification import policy_from_config
 from linli.bot.commands.router import Router
-from linli.bot.config import Config
+from linli.bot.config import Config, protector_from_security
 from linli.bot.features.broadcasts import (
     BroadcastsFeature,
     MatrixTransport,
@@ -19,11 +19,8 @@ from linli.bot.features.broadcasts import (
     settings_from_config,
 )
 from linli.bot.features.core import CoreFeature
-from linli.bot.features.enrolment import (
-    EnrolmentFeature,
-    EnrolmentTracker,
-    protector_from_security,
-)
+from linli.bot.features.enrolment.dashboard.routes import Dashboard
+from linli.bot.features.enrolment.feature import EnrolmentFeature, EnrolmentTracker
 from linli.bot.features.moderation import ModerationFeature
 from linli.bot.features.questions import QuestionsFeature
 from linli.bot.features.verification import VerificationFeature
@@ -32,18 +29,16 @@ from linli.bot.messages import all_catalogs
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
 from linli.bot.scheduling import ApschedulerFireTimes
 from linli.bot.web.app import WebServer, build_web_app
-from linli.bot.web.dashboard import Dashboard
 from linli.bot.web.metrics import MetricSource, Sample
 from linli.broadcasts.delivery import DeliveryService
 from linli.broadcasts.service import BulletinCommands
 from linli.common.clock import Clock, SystemClock
 from linli.common.i18n import Translator
 from linli.common.ids import UserID
+from linli.enrolment.service import SnapshotService, TokenService
 from linli.moderation.flood import FloodControl
 from linli.moderation.model import ModerationSettings
 from linli.moderation.service import ModerationService
-from linli.moderation.snapshots import SnapshotService
-from linli.moderation.tokens import TokenService
 from linli.questions.classifier import builtin as question_model
 from linli.questions.service import QuestionService
 from linli.storage.db import Database
@@ -51,11 +46,8 @@ from linli.storage.repos.audit import AuditRepository
 from linli.storage.repos.botstate import DirectRoomRepository
 from linli.storage.repos.broadcasts import BroadcastRepository
 from linli.storage.repos.community import CommunityRepository
-from linli.storage.repos.moderation import (
-    ModerationRepository,
-    SnapshotRepository,
-    WebTokenRepository,
-)
+from linli.storage.repos.enrolment import SnapshotRepository, WebTokenRepository
+from linli.storage.repos.moderation import ModerationRepository
 from linli.storage.repos.questions import QuestionRepository
 from linli.storage.repos.verification import VerificationRepository
 from linli.verification.service import VerificationService

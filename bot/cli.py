@@ -43,9 +43,9 @@ COMMAND_MODULES = [
     "linli.bot.cli_core",
     "linli.bot.cli_verification",
     "linli.bot.cli_bulletins",
-    "linli.bot.cli_tokens",
+    "linli.bot.features.enrolment.cli_tokens",
     "linli.bot.cli_questions",
-    "linli.bot.cli_reports",
+    "linli.bot.features.enrolment.cli_report",
 ]
 DEFAULT_LOCALE = "zh-CN"
 CLI_LOG_HANDLER = "linli-cli"  # warnings only; `linli run` replaces it with the bot's logging

@@ -161,7 +161,7 @@ async def _provision_registry(config: Config, data: Path, linli: Any) -> None:
     is kept in a private file so every run can show it (codes exist only as hashes in the
     database); a real deployment hands the printed card over at the door instead."""
     from linli.bot.cli_verification import policy_from_config
-    from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.config import protector_from_security
     from linli.bot.messages import all_catalogs
     from linli.common.clock import SystemClock
     from linli.common.i18n import Translator
@@ -261,10 +261,11 @@ async def _dashboard_tokens(config: Config, data: Path) -> dict[str, str]:
     if store.exists():
         return dict(json.loads(store.read_text(encoding="utf-8")))
     from linli.common.clock import SystemClock
-    from linli.moderation.tokens import PrincipalKind, TokenService
+    from linli.enrolment.model import PrincipalKind
+    from linli.enrolment.service import TokenService
     from linli.storage.db import Database
     from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.moderation import WebTokenRepository
+    from linli.storage.repos.enrolment import WebTokenRepository
 
     db = Database(config.database.url)
     try:

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = ["common", "community", "verification", "broadcasts", "questions", "moderation"]
+DOMAIN = ["common", "community", "verification", "broadcasts", "questions", "moderation",
+          "enrolment"]
 FORBIDDEN = {"nio", "aiohttp", "apscheduler", "bot", "playwright"}
 
 
@@ -50,7 +51,7 @@ def test_storage_does_not_import_the_edge() -> None:
 
 
 PARTS = ["bot", "common", "community", "storage", "verification", "broadcasts", "questions",
-         "moderation"]
+         "moderation", "enrolment"]
 
 
 def test_the_parts_are_imported_by_their_one_namespace() -> None:
@@ -67,4 +68,18 @@ def test_the_parts_are_imported_by_their_one_namespace() -> None:
                        and node.module and node.level == 0 else [])
             offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {m}" for m in modules
                           if m.split(".")[0] in PARTS]
+    assert offenders == []
+
+
+# Domain packages that already reach storage only through their ports (Protocols).
+WITHOUT_STORAGE = ["enrolment"]
+
+
+def test_domain_packages_reach_storage_through_ports() -> None:
+    offenders = []
+    for package in WITHOUT_STORAGE:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            bad = imports_of(path) & {"storage", "sqlalchemy"}
+            if bad:
+                offenders.append(f"{path.relative_to(ROOT)} imports {sorted(bad)}")
     assert offenders == []

@@ -34,40 +34,37 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from linli.bot.features.enrolment import CachedFigures, EnrolmentTracker
-from linli.bot.reporting import (
+from linli.bot import web as web_package
+from linli.bot.features.enrolment.feature import CachedFigures, EnrolmentTracker
+from linli.bot.features.enrolment.reporting import (
     FIGURE_COLUMNS,
-    Cell,
-    Formatter,
-    Table,
     buildings_table,
     compounds_table,
     figure_cells,
-    json_value,
-    localise_column,
     pending_table,
-    render_csv,
     snapshots_table,
     sum_figures,
     unenrolled_table,
 )
+from linli.bot.tables import Cell, Formatter, Table, json_value, localise_column, render_csv
 from linli.bot.web import html as h
 from linli.common.clock import Clock
 from linli.common.errors import DomainError, NotFound, PermissionDenied
 from linli.common.i18n import Locale, Translator, parse_locale
 from linli.community.model import Compound, Directory
-from linli.moderation.tokens import Principal, PrincipalKind, TokenService, hash_token
+from linli.enrolment.model import Principal, PrincipalKind, hash_token
+from linli.enrolment.service import TokenService
 from linli.questions import stats
 from linli.questions.model import FlagLevel, FlagStatus, Question
 from linli.storage.repos.audit import AuditEntry, AuditRepository
-from linli.storage.repos.moderation import SnapshotRepository, WebTokenRepository
+from linli.storage.repos.enrolment import SnapshotRepository, WebTokenRepository
 from linli.storage.repos.questions import QuestionRepository
 from linli.storage.repos.verification import VerificationRepository
 
 log = logging.getLogger(__name__)
 
 COOKIE = "linli_session"
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(web_package.__file__).parent / "static"
 MAX_SESSIONS = 10_000
 OPEN_LIMIT = 200
 AUDIT_LIMIT_MAX = 1000
