@@ -162,7 +162,7 @@ class Classifier:
 def builtin() -> Classifier | None:
     """The model shipped in the package, or None if the package was built without one."""
     try:
-        text = resources.files("questions").joinpath("data/model.json").read_text("utf-8")
+        text = resources.files("linli.questions").joinpath("data/model.json").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
     return Classifier.from_json(text)
@@ -170,4 +170,4 @@ def builtin() -> Classifier | None:
 
 def corpus_text() -> str:
     """The shipped labelled corpus (JSON lines), for training and the benchmark."""
-    return resources.files("questions").joinpath("data/corpus.jsonl").read_text("utf-8")
+    return resources.files("linli.questions").joinpath("data/corpus.jsonl").read_text("utf-8")
