@@ -6,7 +6,7 @@ and checks that nothing but ``linli`` lands at the top level of site-packages.""
 from setuptools import find_packages, setup
 
 PARTS = ["bot", "common", "community", "storage", "verification", "broadcasts", "questions",
-         "moderation"]
+         "moderation", "enrolment"]
 
 packages = ["linli"]
 package_dir = {"linli": "linli"}

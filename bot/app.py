@@ -16,7 +16,8 @@ from linli.bot.config import Config
 from linli.bot.features.broadcasts.feature import BroadcastsFeature
 from linli.bot.features.broadcasts.transport import MatrixTransport
 from linli.bot.features.core.feature import CoreFeature
-from linli.bot.features.enrolment import EnrolmentFeature, EnrolmentTracker
+from linli.bot.features.enrolment.dashboard.routes import Dashboard
+from linli.bot.features.enrolment.feature import EnrolmentFeature, EnrolmentTracker
 from linli.bot.features.moderation.feature import ModerationFeature
 from linli.bot.features.questions.feature import QuestionsFeature
 from linli.bot.features.verification.feature import VerificationFeature
@@ -24,7 +25,6 @@ from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
 from linli.bot.services import Services
 from linli.bot.web.app import WebServer, build_web_app
-from linli.bot.web.dashboard import Dashboard
 from linli.bot.web.metrics import MetricSource, Sample
 from linli.common.clock import Clock
 from linli.common.ids import UserID

@@ -48,9 +48,9 @@ COMMAND_MODULES = [
     "linli.bot.cli_core:register_demo",
     "linli.bot.features.verification.cli",
     "linli.bot.features.broadcasts.cli",
-    "linli.bot.cli_tokens",
+    "linli.bot.features.enrolment.cli_tokens",
     "linli.bot.features.questions.cli",
-    "linli.bot.cli_reports",
+    "linli.bot.features.enrolment.cli_report",
     "linli.bot.cli_cluster",
 ]
 DEFAULT_LOCALE = "zh-CN"

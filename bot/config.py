@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -26,6 +26,9 @@ from pydantic import (
 from linli.common.durations import parse_duration
 from linli.common.errors import DomainError
 from linli.common.i18n import parse_locale
+
+if TYPE_CHECKING:
+    from linli.common.crypto import DataProtector
 
 ENV_PREFIX = "LINLI_"
 PLACEHOLDER_MARKERS = ("CHANGE_ME", "CHANGEME", "example.org", "example.com")
@@ -173,6 +176,19 @@ class SecurityConfig(_Section):
         return self
 
 
+def protector_from_security(section: SecurityConfig) -> DataProtector:
+    """The data protector from the config; a missing or bad key is a config error."""
+    from linli.common.crypto import DataKeyError, DataProtector  # loads cryptography
+
+    try:
+        return DataProtector.from_strings(
+            section.data_key.get_secret_value() if section.data_key else None,
+            [k.get_secret_value() for k in section.previous_data_keys],
+        )
+    except DataKeyError as exc:
+        raise ConfigError(f"security.data_key: {exc}") from None
+
+
 class BotConfig(_Section):
     command_prefix: str = "!"
     admins: list[str] = Field(default_factory=list)
@@ -207,7 +223,8 @@ class WebConfig(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    # The admin dashboard and its JSON API (bot/web/dashboard.py); needs enabled: true.
+    # The admin dashboard and its JSON API (bot/features/enrolment/dashboard/); needs
+    # enabled: true.
     dashboard: bool = False
     session_ttl: Duration = timedelta(hours=8)
     secure_cookies: bool = False  # set true when the dashboard is served through HTTPS

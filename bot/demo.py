@@ -22,7 +22,7 @@ from linli.bot.demo_conversation import DEMO_NOTICE, stage
 from linli.bot.devserver import Account, HomeserverError, LocalSynapse, free_port, port_is_free
 from linli.bot.logs import configure_logging
 from linli.bot.services import Services
-from linli.moderation.tokens import PrincipalKind
+from linli.enrolment.model import PrincipalKind
 from linli.verification.cards import CardOfficer, render_cards
 from linli.verification.codes import format_code
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from linli.bot.config import Config, ConfigError, SecurityConfig
+from linli.bot.config import Config, SecurityConfig, protector_from_security
 from linli.common.clock import Clock, SystemClock
 from linli.common.i18n import Translator
 from linli.storage.db import Database
@@ -27,18 +27,14 @@ if TYPE_CHECKING:
     from linli.broadcasts.service import BulletinCommands
     from linli.common.crypto import DataProtector
     from linli.community.model import Directory
+    from linli.enrolment.service import SnapshotService, TokenService
     from linli.moderation.service import ModerationService
-    from linli.moderation.snapshots import SnapshotService
-    from linli.moderation.tokens import TokenService
     from linli.questions.classifier import Classifier
     from linli.questions.service import QuestionService
     from linli.storage.repos.botstate import BotStateRepository, DirectRoomRepository
     from linli.storage.repos.broadcasts import BroadcastRepository
-    from linli.storage.repos.moderation import (
-        ModerationRepository,
-        SnapshotRepository,
-        WebTokenRepository,
-    )
+    from linli.storage.repos.enrolment import SnapshotRepository, WebTokenRepository
+    from linli.storage.repos.moderation import ModerationRepository
     from linli.storage.repos.questions import QuestionRepository
     from linli.storage.repos.verification import VerificationRepository
     from linli.verification.registry import RegistryService
@@ -47,17 +43,8 @@ if TYPE_CHECKING:
 DirectoryView = Callable[[], "Directory"]
 
 
-def data_protector(section: SecurityConfig) -> DataProtector:
-    """The data protector from the config; a missing or bad key is a config error."""
-    from linli.common.crypto import DataKeyError, DataProtector
-
-    try:
-        return DataProtector.from_strings(
-            section.data_key.get_secret_value() if section.data_key else None,
-            [k.get_secret_value() for k in section.previous_data_keys],
-        )
-    except DataKeyError as exc:
-        raise ConfigError(f"security.data_key: {exc}") from None
+# The data protector from the config; a missing or bad key is a config error.
+data_protector = protector_from_security
 
 
 def all_messages() -> Translator:
@@ -229,24 +216,24 @@ class Services:
 
     @cached_property
     def snapshot_repo(self) -> SnapshotRepository:
-        from linli.storage.repos.moderation import SnapshotRepository
+        from linli.storage.repos.enrolment import SnapshotRepository
 
         return SnapshotRepository(self.db, self.clock)
 
     @cached_property
     def snapshots(self) -> SnapshotService:
-        from linli.moderation.snapshots import SnapshotService
+        from linli.enrolment.service import SnapshotService
 
         return SnapshotService(self.snapshot_repo, self.clock)
 
     @cached_property
     def web_token_repo(self) -> WebTokenRepository:
-        from linli.storage.repos.moderation import WebTokenRepository
+        from linli.storage.repos.enrolment import WebTokenRepository
 
         return WebTokenRepository(self.db, self.clock)
 
     @cached_property
     def tokens(self) -> TokenService:
-        from linli.moderation.tokens import TokenService
+        from linli.enrolment.service import TokenService
 
         return TokenService(self.web_token_repo, self.clock)

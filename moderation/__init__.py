@@ -1,2 +1,2 @@
-"""Moderation for officers: mute, kick, ban, warn, redact, flood control, and the admin web
-tokens. Plain data and policy; the Matrix edge carries out the effects this package returns."""
+"""Moderation for officers: mute, kick, ban, warn, redact, flood control. Plain data and
+policy; the Matrix edge carries out the effects this package returns."""

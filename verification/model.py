@@ -232,6 +232,9 @@ class PendingMember:
 # enrolment figures ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EnrolmentFigures:
+    """One compound's (or building's) enrolment numbers at one moment: the one type behind
+    the enrolment report, the metrics, the dashboard and the daily snapshots."""
+
     households: int = 0
     households_enrolled: int = 0
     verified_members: int = 0
@@ -239,12 +242,23 @@ class EnrolmentFigures:
     locked_members: int = 0
     over_cap_households: int = 0
 
+    def __post_init__(self) -> None:
+        if min(self.households, self.households_enrolled, self.verified_members,
+               self.pending_members, self.locked_members, self.over_cap_households) < 0:
+            raise ValueError("enrolment figures cannot be negative")
+
     @property
     def coverage(self) -> float:
-        """Share of households with at least one verified member, 0..100."""
+        """Share of households with at least one verified member, in percent (0 to 100,
+        rounded to one decimal)."""
         if not self.households:
             return 0.0
         return round(100.0 * self.households_enrolled / self.households, 1)
+
+    @property
+    def waiting_members(self) -> int:
+        """Members who have not verified yet: pending and locked."""
+        return self.pending_members + self.locked_members
 
 
 @dataclass(frozen=True)

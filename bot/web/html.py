@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from urllib.parse import quote, urlencode
 
-from linli.bot.reporting import Formatter, Table, numeric_columns
+from linli.bot.tables import Formatter, Table, numeric_columns
 
 MATRIX_TO = "https://matrix.to/#/"
 

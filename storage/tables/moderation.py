@@ -1,11 +1,11 @@
 """Moderation tables: restrictions the bot imposed (with absolute end times and the power level
-to restore), warnings, admin web tokens (hashes only), daily enrolment snapshots."""
+to restore) and warnings."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from linli.storage.tables.base import Base
@@ -46,26 +46,3 @@ class WarningRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class WebTokenRow(Base):
-    __tablename__ = "web_tokens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))
-    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), nullable=True)
-    label: Mapped[str] = mapped_column(String(200))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-
-
-class EnrolmentSnapshotRow(Base):
-    __tablename__ = "enrolment_snapshots"
-    compound_id: Mapped[int] = mapped_column(ForeignKey("compounds.id"), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    households: Mapped[int] = mapped_column(Integer)
-    covered: Mapped[int] = mapped_column(Integer)
-    verified_members: Mapped[int] = mapped_column(Integer)
-    pending: Mapped[int] = mapped_column(Integer)
-    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())

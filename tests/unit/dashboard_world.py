@@ -17,23 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from linli.bot.features.enrolment import EnrolmentFeature, EnrolmentTracker
+from linli.bot.features.enrolment.dashboard.routes import Dashboard
+from linli.bot.features.enrolment.feature import EnrolmentFeature, EnrolmentTracker
 from linli.bot.messages import all_catalogs
-from linli.bot.web.dashboard import Dashboard
 from linli.common.clock import FakeClock
 from linli.common.i18n import Translator
 from linli.common.ids import CompoundId, UserID
 from linli.community.model import Compound, Directory, Role, StaffGrant, Station
-from linli.moderation.snapshots import EnrolmentFigures as SnapshotFigures
-from linli.moderation.snapshots import SnapshotService, local_day
-from linli.moderation.tokens import TokenService
+from linli.enrolment.model import local_day
+from linli.enrolment.service import SnapshotService, TokenService
 from linli.questions.model import AnswerKind, FlagLevel, NewQuestion, QuestionState
 from linli.storage.db import Database
 from linli.storage.repos.audit import AuditEntry
 from linli.storage.repos.community import CommunityRepository
-from linli.storage.repos.moderation import SnapshotRepository, WebTokenRepository
+from linli.storage.repos.enrolment import SnapshotRepository, WebTokenRepository
 from linli.storage.repos.questions import QuestionRepository
-from linli.verification.model import AttemptOutcome
+from linli.verification.model import AttemptOutcome, EnrolmentFigures
 from linli.verification.policy import VerificationPolicy
 from linli.verification.service import VerificationService
 from tests.unit.verification_fixtures import World, make_world, with_registry
@@ -168,7 +167,7 @@ async def make_dash_world(db: Database, clock: FakeClock) -> DashWorld:
     for days_ago, covered in HISTORY.items():
         await snapshot_repo.write(
             today - timedelta(days=days_ago),
-            {w.compound.id: SnapshotFigures(4, covered, covered, 2)},
+            {w.compound.id: EnrolmentFigures(4, covered, covered, 2)},
             clock.now() - timedelta(days=days_ago),
         )
 

@@ -13,12 +13,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from linli.bot.features.enrolment import EnrolmentFeature
+from linli.bot.features.enrolment.feature import EnrolmentFeature
 from linli.bot.web.app import build_web_app
 from linli.common.clock import FakeClock
-from linli.moderation.tokens import TokenService
+from linli.enrolment.service import TokenService
 from linli.storage.db import Database
-from linli.storage.repos.moderation import WebTokenRepository
+from linli.storage.repos.enrolment import WebTokenRepository
 from tests.unit.dashboard_world import (
     DAVE,
     ERIN,

@@ -14,16 +14,11 @@ from typing import Any
 import pytest
 
 from linli.bot.cli import CliContext, CliError, build_parser
-from linli.bot.cli_reports import _wrap_flats
 from linli.bot.config import Config
-from linli.bot.features.enrolment import EnrolmentTracker
-from linli.bot.reporting import (
-    buildings_table,
-    display_width,
-    pending_table,
-    terminal_table,
-    unenrolled_table,
-)
+from linli.bot.features.enrolment.cli_report import _wrap_flats
+from linli.bot.features.enrolment.feature import EnrolmentTracker
+from linli.bot.features.enrolment.reporting import buildings_table, pending_table, unenrolled_table
+from linli.bot.tables import display_width, terminal_table
 from linli.common.clock import FakeClock
 from linli.common.errors import NotFound
 from linli.common.ids import CompoundId
@@ -83,7 +78,7 @@ async def world(sqlite_db: Database, clock: FakeClock) -> DashWorld:
 
 async def series(world: DashWorld, compound: Compound) -> list[tuple[str, int, int]]:
     rows = (await world.snapshot_repo.series([compound.id]))[compound.id]
-    return [(s.day.isoformat(), s.figures.households, s.figures.covered) for s in rows]
+    return [(s.day.isoformat(), s.figures.households, s.figures.households_enrolled) for s in rows]
 
 
 async def test_one_snapshot_per_compound_and_local_day(world: DashWorld) -> None:
@@ -115,7 +110,7 @@ async def test_one_snapshot_per_compound_and_local_day(world: DashWorld) -> None
     assert feature.snapshots_written == 6
     assert await series(world, world.taoyuan) == [("2026-03-02", 2, 0), ("2026-03-03", 2, 0)]
     rows = (await world.snapshot_repo.series([world.meiyuan.id]))[world.meiyuan.id]
-    assert (rows[-1].day.isoformat(), rows[-1].figures.pending) == ("2026-03-03", 3)
+    assert (rows[-1].day.isoformat(), rows[-1].figures.waiting_members) == ("2026-03-03", 3)
     clock.advance(timedelta(hours=12))  # 23:00 on 03-02 in New York: refreshed, no new day
     await feature.tick(clock.now())
     assert feature.snapshots_written == 6
@@ -270,8 +265,12 @@ def test_display_width_and_wrapping() -> None:
 
 
 def test_the_dashboard_needs_the_web_app_and_the_enrolment_needs_a_data_key() -> None:
-    from linli.bot.config import ConfigError, SecurityConfig, load_config
-    from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.config import (
+        ConfigError,
+        SecurityConfig,
+        load_config,
+        protector_from_security,
+    )
 
     env = {"LINLI_MATRIX__HOMESERVER": "http://127.0.0.1:9",
            "LINLI_MATRIX__USER_ID": "@linli:hs", "LINLI_MATRIX__ACCESS_TOKEN": "t"}

@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = ["common", "community", "verification", "broadcasts", "questions", "moderation"]
+DOMAIN = ["common", "community", "verification", "broadcasts", "questions", "moderation",
+          "enrolment"]
 FORBIDDEN = {"nio", "aiohttp", "apscheduler", "bot", "playwright"}
 
 
@@ -42,9 +43,6 @@ def test_domain_packages_know_nothing_of_matrix_web_or_scheduler() -> None:
 
 
 STORAGE = {"storage", "sqlalchemy"}
-# Being moved out of moderation/ (enrolment snapshots, dashboard tokens) by the layout work;
-# the exemption goes when they have moved.
-MOVING = {"moderation/snapshots.py", "moderation/tokens.py"}
 
 
 def test_domain_packages_know_nothing_of_storage() -> None:
@@ -55,14 +53,9 @@ def test_domain_packages_know_nothing_of_storage() -> None:
         for path in sorted((ROOT / package).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
             bad = imports_of(path) & STORAGE
-            if bad and name not in MOVING:
+            if bad:
                 offenders.append(f"{name} imports {sorted(bad)}")
     assert offenders == []
-
-
-def test_the_exempt_files_exist() -> None:
-    """An exemption for a file that has moved would hide nothing but confuse the reader."""
-    assert all((ROOT / name).exists() for name in MOVING)
 
 
 def test_storage_does_not_import_the_edge() -> None:
@@ -74,7 +67,7 @@ def test_storage_does_not_import_the_edge() -> None:
 
 
 PARTS = ["bot", "common", "community", "storage", "verification", "broadcasts", "questions",
-         "moderation"]
+         "moderation", "enrolment"]
 
 
 def test_the_parts_are_imported_by_their_one_namespace() -> None:

@@ -7,9 +7,8 @@ import json
 import stat
 from pathlib import Path
 
-from linli.bot.config import Config
+from linli.bot.config import Config, protector_from_security
 from linli.bot.demo import DEMO_CODE_FILE, _demo_household_lines, _provision
-from linli.bot.features.enrolment import protector_from_security
 from linli.common.clock import FakeClock, SystemClock
 from linli.common.ids import UserID
 from linli.storage.db import Database

@@ -8,18 +8,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from linli.bot import cli_tokens
 from linli.bot.cli import CliContext
 from linli.bot.config import Config
+from linli.bot.features.enrolment import cli_tokens
 from linli.common.clock import FakeClock
 from linli.common.errors import DomainError, NotFound, PermissionDenied
 from linli.common.ids import StationId
-from linli.moderation.tokens import PrincipalKind, TokenService, hash_token
+from linli.enrolment.model import PrincipalKind, hash_token
+from linli.enrolment.service import TokenService
 from linli.storage.db import Database
 from linli.storage.repos.audit import AuditRepository
 from linli.storage.repos.community import CommunityRepository
-from linli.storage.repos.moderation import WebTokenRepository
-from linli.storage.tables.moderation import WebTokenRow
+from linli.storage.repos.enrolment import WebTokenRepository
+from linli.storage.tables.enrolment import WebTokenRow
 
 
 def tokens(db: Database, clock: FakeClock) -> TokenService:

@@ -14,21 +14,23 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from linli.bot.cli import CliContext, CliError, add_command
-from linli.bot.reporting import FIGURE_COLUMNS as FIGURES
-from linli.bot.reporting import (
-    Formatter,
-    Table,
+from linli.bot.features.enrolment.reporting import FIGURE_COLUMNS as FIGURES
+from linli.bot.features.enrolment.reporting import (
     buildings_table,
     compounds_table,
-    display_width,
     figure_cells,
+    pending_table,
+    sum_figures,
+    unenrolled_table,
+)
+from linli.bot.tables import (
+    Formatter,
+    Table,
+    display_width,
     localise_column,
     numeric_columns,
-    pending_table,
     render_csv,
-    sum_figures,
     terminal_table,
-    unenrolled_table,
 )
 
 if TYPE_CHECKING:
@@ -68,8 +70,7 @@ def _actor() -> str:
 
 
 async def report_enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.bot.config import ConfigError
-    from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.config import ConfigError, protector_from_security
     from linli.bot.features.verification.config import policy_from_config
     from linli.common.i18n import parse_locale
     from linli.common.ids import parse_slug

@@ -15,30 +15,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from linli.bot.commands.router import Command
-from linli.bot.config import ConfigError, SecurityConfig
 from linli.bot.web.metrics import Sample
 from linli.common.clock import Clock
-from linli.common.crypto import DataKeyError, DataProtector
 from linli.common.events import ChatEvent
 from linli.common.ids import CompoundId
 from linli.community.model import Compound, Directory
-from linli.moderation.snapshots import EnrolmentFigures as SnapshotFigures
-from linli.moderation.snapshots import SnapshotService, local_day
+from linli.enrolment.model import local_day
+from linli.enrolment.service import SnapshotService
 from linli.verification.model import EnrolmentFigures, EnrolmentReport
 from linli.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
-
-
-def protector_from_security(section: SecurityConfig) -> DataProtector:
-    """The data protector from the config; a missing or bad key is a config error."""
-    try:
-        return DataProtector.from_strings(
-            section.data_key.get_secret_value() if section.data_key else None,
-            [k.get_secret_value() for k in section.previous_data_keys],
-        )
-    except DataKeyError as exc:
-        raise ConfigError(f"security.data_key: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -93,13 +80,6 @@ class EnrolmentTracker:
         return dict(self._cache)
 
 
-def snapshot_figures(f: EnrolmentFigures) -> SnapshotFigures:
-    return SnapshotFigures(
-        households=f.households, covered=f.households_enrolled,
-        verified_members=f.verified_members, pending=f.pending_members + f.locked_members,
-    )
-
-
 class EnrolmentFeature:
     """Refreshes the figures of due compounds on each tick and writes each compound's snapshot
     once per local day (the first refresh after the compound's midnight)."""
@@ -149,7 +129,7 @@ class EnrolmentFeature:
             return hit.at if hit is not None else datetime.min.replace(tzinfo=now.tzinfo)
 
         due = sorted((c for c in compounds if self._due(c, now)), key=lambda c: (age(c), c.id))
-        batch: list[tuple[CompoundId, str, SnapshotFigures]] = []
+        batch: list[tuple[CompoundId, str, EnrolmentFigures]] = []
         days: dict[CompoundId, date] = {}
         for compound in due[: self.compounds_per_tick]:
             try:
@@ -160,7 +140,7 @@ class EnrolmentFeature:
                 continue
             day = local_day(now, compound.timezone)
             if self._snapshot_day.get(compound.id) != day:
-                batch.append((compound.id, compound.timezone, snapshot_figures(report.total)))
+                batch.append((compound.id, compound.timezone, report.total))
                 days[compound.id] = day
         if batch:
             written = await self.snapshots.record_today(batch)

@@ -1,96 +1,61 @@
-"""Web tokens for the admin dashboard: random, shown once, stored only as SHA-256 hashes,
-revocable, with the last time each was used.
+"""Enrolment reporting's services: the daily snapshots (so coverage can be drawn over time)
+and the dashboard's web tokens (random, shown once, stored only as SHA-256 hashes, revocable,
+with the last time each was used).
 
-A token carries 256 random bits, so a plain SHA-256 is enough: there is nothing to guess
-that a keyed hash would protect better, and look-up by hash stays one indexed query.
+The figures come from verification's enrolment report; snapshots only store one row per
+compound and local day (the compound's own time zone decides what "today" is).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from datetime import date, timedelta
 
 from linli.common.clock import Clock
 from linli.common.errors import DomainError, PermissionDenied
-from linli.common.ids import StationId
-
-if TYPE_CHECKING:
-    from linli.storage.repos.moderation import WebTokenRepository
+from linli.common.ids import CompoundId, StationId
+from linli.enrolment.model import (
+    TOKEN_PREFIX,
+    IssuedToken,
+    Principal,
+    PrincipalKind,
+    WebToken,
+    hash_token,
+    local_day,
+    new_secret,
+)
+from linli.enrolment.ports import SnapshotStore, TokenStore
+from linli.verification.model import EnrolmentFigures
 
 log = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "linli_"
 # Record use at most this often, so a busy dashboard does not write on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class PrincipalKind(StrEnum):
-    ADMIN = "admin"
-    OFFICER = "officer"
+class SnapshotService:
+    def __init__(self, repo: SnapshotStore, clock: Clock) -> None:
+        self.repo = repo
+        self.clock = clock
 
-
-@dataclass(frozen=True)
-class WebToken:
-    """A token's record; never holds the secret."""
-
-    id: int
-    kind: PrincipalKind
-    station_id: StationId | None
-    label: str
-    created_at: datetime
-    last_used_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a dashboard request acts as. An admin without a station sees the whole district;
-    an officer (or a station admin) sees only their station's compounds."""
-
-    kind: PrincipalKind
-    station_id: StationId | None
-    token_id: int
-    label: str
-
-    @property
-    def actor(self) -> str:
-        """How the audit table names this principal."""
-        return f"token:{self.token_id}"
-
-    def may_see_station(self, station_id: int) -> bool:
-        return self.station_id is None or self.station_id == station_id
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    """The one moment the secret exists outside the caller's hands."""
-
-    token: WebToken
-    secret: str
-
-    def __repr__(self) -> str:  # the secret never reaches a log through repr
-        return f"IssuedToken(token={self.token!r}, secret=<hidden>)"
-
-
-def hash_token(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def new_secret() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async def record_today(
+        self, figures: Iterable[tuple[CompoundId, str, EnrolmentFigures]]
+    ) -> int:
+        """Write today's row for each (compound id, compound time zone, figures); run it as
+        often as you like: a later run the same day replaces that day's numbers."""
+        now = self.clock.now()
+        by_day: dict[date, dict[CompoundId, EnrolmentFigures]] = {}
+        for compound_id, timezone, numbers in figures:
+            by_day.setdefault(local_day(now, timezone), {})[compound_id] = numbers
+        written = 0
+        for day, rows in by_day.items():
+            written += await self.repo.write(day, rows, now)
+        return written
 
 
 class TokenService:
-    def __init__(self, repo: WebTokenRepository, clock: Clock) -> None:
+    def __init__(self, repo: TokenStore, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
 

@@ -13,10 +13,10 @@ from linli.bot.cli import CliContext, add_command
 
 if TYPE_CHECKING:
     from linli.common.ids import StationId
-    from linli.moderation.tokens import WebToken
+    from linli.enrolment.model import WebToken
 
 CLI_ACTOR = "cli"
-TOKEN_KINDS = ("admin", "officer")  # moderation.tokens.PrincipalKind
+TOKEN_KINDS = ("admin", "officer")  # enrolment.model.PrincipalKind
 
 
 def register(sub: Any) -> None:
@@ -42,10 +42,10 @@ def register(sub: Any) -> None:
 
 async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.common.ids import parse_slug
-    from linli.moderation.tokens import TokenService
+    from linli.enrolment.service import TokenService
     from linli.storage.repos.audit import AuditEntry, AuditRepository
     from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.moderation import WebTokenRepository
+    from linli.storage.repos.enrolment import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale
@@ -81,9 +81,9 @@ async def create_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.moderation.tokens import TokenService
+    from linli.enrolment.service import TokenService
     from linli.storage.repos.audit import AuditEntry, AuditRepository
-    from linli.storage.repos.moderation import WebTokenRepository
+    from linli.storage.repos.enrolment import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale
@@ -103,9 +103,9 @@ async def revoke_token(ctx: CliContext, args: argparse.Namespace) -> int:
 
 async def list_tokens(ctx: CliContext, args: argparse.Namespace) -> int:
     from linli.common.i18n import format_local_time
-    from linli.moderation.tokens import TokenService
+    from linli.enrolment.service import TokenService
     from linli.storage.repos.community import CommunityRepository
-    from linli.storage.repos.moderation import WebTokenRepository
+    from linli.storage.repos.enrolment import WebTokenRepository
 
     db = await ctx.database()
     locale = ctx.locale
