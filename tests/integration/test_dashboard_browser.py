@@ -22,8 +22,8 @@ from linli.bot.app import App, build_app
 from linli.bot.config import Config
 from linli.common.clock import FakeClock
 from linli.storage.db import Database
-from tests.unit.dashboard_world import DAVE, DashWorld, make_dash_world
-from tests.unit.verification_fixtures import KEY
+from tests.unit.enrolment.world import DAVE, DashWorld, make_dash_world
+from tests.unit.verification.fixtures import KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

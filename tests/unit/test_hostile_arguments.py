@@ -20,7 +20,7 @@ from linli.common.i18n import Translator
 from linli.common.ids import EventID, RoomID, UserID, parse_user_id
 from linli.community.model import AdmissionMode, Compound, Role
 from linli.storage.db import Database
-from tests.unit.verification_fixtures import make_world
+from tests.unit.verification.fixtures import make_world
 
 T = Translator(all_catalogs())
 COMPOUND = Compound(id=1, slug="meiyuan", name="梅园", station_id=1,  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from linli.common.ids import EventID, RoomID, UserID
 from linli.community.model import ALL_ROLES, STAFF_ROLES, Directory, Role, StaffGrant
 from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
-from tests.unit.verification_fixtures import make_world
+from tests.unit.verification.fixtures import make_world
 
 T = Translator(all_catalogs())
 OFFICER = UserID("@wang:hs")

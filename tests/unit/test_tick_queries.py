@@ -19,8 +19,8 @@ from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.moderation import ModerationRepository
 from linli.verification.model import EffectKind
-from tests.unit.moderation_world import build_world
-from tests.unit.verification_fixtures import make_world
+from tests.unit.moderation.world import build_world
+from tests.unit.verification.fixtures import make_world
 
 H = timedelta(hours=1)
 

@@ -13,7 +13,7 @@ from linli.storage.db import Database
 from linli.verification.model import AttemptOutcome, EffectKind, MemberState
 from linli.verification.policy import VerificationPolicy
 from linli.verification.service import VerificationService
-from tests.unit.verification_fixtures import make_world, with_registry
+from tests.unit.verification.fixtures import make_world, with_registry
 
 H = timedelta(hours=1)
 ALICE = UserID("@alice:hs")

@@ -35,7 +35,7 @@ from linli.storage.repos.questions import QuestionRepository
 from linli.verification.model import AttemptOutcome, EnrolmentFigures
 from linli.verification.policy import VerificationPolicy
 from linli.verification.service import VerificationService
-from tests.unit.verification_fixtures import World, make_world, with_registry
+from tests.unit.verification.fixtures import World, make_world, with_registry
 
 ALICE = UserID("@alice:hs")
 BOB = UserID("@bob:hs")

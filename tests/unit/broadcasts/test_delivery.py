@@ -13,7 +13,7 @@ from linli.broadcasts.model import DeliveryState, OccurrenceOutcome, Report
 from linli.broadcasts.render import render_reply
 from linli.common.clock import FakeClock
 from linli.storage.db import Database
-from tests.unit.broadcasts_world import (
+from tests.unit.broadcasts.world import (
     OFFICER,
     OFFICERS_ROOM,
     RESIDENT,

@@ -25,7 +25,7 @@ from linli.questions.service import QuestionService
 from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.questions import QuestionRepository
-from tests.unit.test_questions_repo import _new
+from tests.unit.questions.test_repo import _new
 
 ROOM = RoomID("!compound:hs")
 OFFICERS = RoomID("!officers:hs")

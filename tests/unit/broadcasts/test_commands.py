@@ -22,7 +22,7 @@ from linli.common.errors import DomainError, NotFound, PermissionDenied
 from linli.common.ids import CompoundId, EventID, RoomID, StationId, UserID
 from linli.storage.db import Database
 from linli.storage.repos.broadcasts import BroadcastRepository
-from tests.unit.broadcasts_world import (
+from tests.unit.broadcasts.world import (
     COMPOUND_OFFICER,
     DISTRICT_ADMIN,
     OFFICER,

@@ -32,7 +32,7 @@ from linli.common.ids import EventID, RoomID, UserID
 from linli.moderation.model import RestrictionKind
 from linli.storage.db import Database
 from linli.storage.repos.audit import AuditRepository
-from tests.unit.moderation_world import BOT, OFFICER, OTHER, RESIDENT, ROOM, World, build_world
+from tests.unit.moderation.world import BOT, OFFICER, OTHER, RESIDENT, ROOM, World, build_world
 
 T = Translator(all_catalogs())
 GHOST = "@ghost:hs"  # never in the room

@@ -10,7 +10,7 @@ from linli.common.ids import UserID
 from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
 from linli.verification.model import MemberState
-from tests.unit.verification_fixtures import make_world, with_registry
+from tests.unit.verification.fixtures import make_world, with_registry
 
 ALICE = UserID("@alice:hs")
 BOB = UserID("@bob:hs")

@@ -17,7 +17,7 @@ from linli.common.errors import DomainError
 from linli.common.ids import CompoundId, RoomID, StationId
 from linli.community.model import Compound, Directory, Station
 
-PACKAGE = Path(__file__).resolve().parents[2] / "broadcasts"
+PACKAGE = Path(__file__).resolve().parents[3] / "broadcasts"
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 SH = "Asia/Shanghai"
 FIRE = ApschedulerFireTimes()

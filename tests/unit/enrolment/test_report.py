@@ -25,7 +25,7 @@ from linli.common.ids import CompoundId
 from linli.community.model import Compound
 from linli.storage.db import Database
 from linli.verification.model import EnrolmentReport
-from tests.unit.dashboard_world import (
+from tests.unit.enrolment.world import (
     DAVE,
     ERIN,
     MEIYUAN_BUILDINGS,
@@ -35,7 +35,7 @@ from tests.unit.dashboard_world import (
     DashWorld,
     make_dash_world,
 )
-from tests.unit.verification_fixtures import KEY
+from tests.unit.verification.fixtures import KEY
 
 TOTAL_KEYS = list(MEIYUAN_TOTAL)
 

@@ -10,7 +10,7 @@ from linli.common.clock import FakeClock
 from linli.moderation.flood import FloodControl, FloodGuard
 from linli.moderation.model import Report, RoomPower, SetPowerLevel, TellUser
 from linli.storage.db import Database
-from tests.unit.moderation_world import (
+from tests.unit.moderation.world import (
     ADMIN,
     BOT,
     OFFICER,

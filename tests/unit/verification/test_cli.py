@@ -34,7 +34,7 @@ from linli.storage.repos.verification import VerificationRepository
 from linli.verification.model import AttemptOutcome
 from linli.verification.policy import VerificationPolicy
 from linli.verification.service import VerificationService
-from tests.unit.verification_fixtures import PLAINTEXTS, REGISTRY_CSV
+from tests.unit.verification.fixtures import PLAINTEXTS, REGISTRY_CSV
 
 
 def make_ctx(db_path: Path, clock: FakeClock, key: str, previous: list[str] | None = None

@@ -15,7 +15,7 @@ from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.enrolment import SnapshotRepository
 from linli.verification.model import EnrolmentFigures
-from tests.unit.moderation_world import build_world
+from tests.unit.moderation.world import build_world
 
 
 async def test_snapshots_are_one_row_per_compound_and_day(db: Database, clock: FakeClock) -> None:

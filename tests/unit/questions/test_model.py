@@ -20,7 +20,7 @@ from linli.questions.model import EditMessage, FeedbackKind, FlagLevel, MessageI
 from linli.questions.settings import QuestionSettings
 from linli.questions.training import Example, read_corpus, train
 from linli.storage.repos.questions import QuestionRepository
-from tests.unit.test_questions_service import (
+from tests.unit.questions.test_service import (
     ASKER,
     NEIGHBOUR,
     OFFICER,
@@ -298,7 +298,7 @@ async def test_retrain_stores_a_model_with_the_corrections(
     sqlite_db: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from linli.bot.features.questions import cli as cli_questions
-    from tests.unit.test_questions_cli import _context, _parse
+    from tests.unit.questions.test_cli import _context, _parse
 
     w = await make_world(sqlite_db)  # type: ignore[arg-type]
     svc = w.service()
@@ -321,7 +321,7 @@ async def test_try_and_train_commands(
 
     from linli.bot.cli import CliContext
     from linli.bot.features.questions import cli as cli_questions
-    from tests.unit.test_questions_cli import _parse
+    from tests.unit.questions.test_cli import _parse
 
     ctx = CliContext(config_path=None)
     assert await cli_questions.try_command(ctx, _parse("questions", "try", "暂住证在哪办")) == 0

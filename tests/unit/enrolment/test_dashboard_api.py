@@ -19,7 +19,7 @@ from linli.common.clock import FakeClock
 from linli.enrolment.service import TokenService
 from linli.storage.db import Database
 from linli.storage.repos.enrolment import WebTokenRepository
-from tests.unit.dashboard_world import (
+from tests.unit.enrolment.world import (
     DAVE,
     ERIN,
     MEIYUAN_BUILDINGS,

@@ -27,7 +27,7 @@ from linli.common.events import ChatEvent
 from linli.storage.db import Database
 from linli.storage.repos.botstate import BotStateRepository
 from linli.storage.repos.community import CommunityRepository
-from tests.unit.test_event_path import BOT, ROOM, make_bot
+from tests.unit.runtime.test_event_path import BOT, ROOM, make_bot
 
 DM = "!dm-resident:test"
 OTHER = "!lanyuan:test"

@@ -23,7 +23,7 @@ from linli.common.clock import FakeClock
 from linli.common.errors import DomainError
 from linli.common.ids import EventID, RoomID
 from linli.storage.db import Database
-from tests.unit.broadcasts_world import OFFICER, make_world
+from tests.unit.broadcasts.world import OFFICER, make_world
 
 BOT = "@linli:hs"
 ROOM = RoomID("!r:hs")

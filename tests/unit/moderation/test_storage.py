@@ -10,7 +10,7 @@ from linli.common.ids import RoomID, UserID
 from linli.moderation.model import RestrictionKind, RoomPower, SetPowerLevel
 from linli.storage.db import Database
 from linli.storage.repos.moderation import ModerationRepository
-from tests.unit.moderation_world import OFFICER, ROOM, build_world
+from tests.unit.moderation.world import OFFICER, ROOM, build_world
 
 
 async def test_restrictions_round_trip_and_lift_once(db: Database, clock: FakeClock) -> None:

@@ -3,10 +3,8 @@ answer rules, flags once per level, escalation, edits of flags, restarts, comman
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -519,18 +517,3 @@ async def test_flag_in_english_for_an_english_station(sqlite_db: Database) -> No
 
 def test_messages_are_complete() -> None:
     assert Translator([catalogue("common"), catalogue("questions")]).problems() == []
-
-
-def test_domain_package_imports_no_edge_library() -> None:
-    forbidden = {"nio", "aiohttp", "apscheduler", "sqlalchemy", "storage", "bot"}
-    for path in Path("questions").glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            else:
-                continue
-            for name in names:
-                assert name.split(".")[0] not in forbidden, f"{path} imports {name}"

@@ -8,7 +8,7 @@ from linli.common.clock import FakeClock
 from linli.storage.db import Database
 from linli.verification.importer import parse_registry
 from linli.verification.model import PersonRole, PersonStatus
-from tests.unit.verification_fixtures import REGISTRY_CSV, make_world
+from tests.unit.verification.fixtures import REGISTRY_CSV, make_world
 
 CHINESE_CSV = (
     "楼栋,单元,房号,姓名,电话,身份,备注\n"
@@ -165,7 +165,7 @@ async def test_moved_out_people_are_restored_by_a_new_import(
 async def test_key_rotation_rewrites_every_person(db: Database, clock: FakeClock) -> None:
     from linli.common.crypto import DataProtector
     from linli.storage.repos.verification import VerificationRepository
-    from tests.unit.verification_fixtures import KEY, OLD_KEY
+    from tests.unit.verification.fixtures import KEY, OLD_KEY
 
     w = await make_world(db, clock, protector=DataProtector(OLD_KEY))
     await w.registry.import_file(w.compound, REGISTRY_CSV.encode(), "test")
