@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps lint bench question-model clean crash-test
+.PHONY: demo test install system-deps lint bench bench-district question-model clean crash-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# The district benchmark (issue 11): a local Synapse, the bot process and 2,000 rooms, then a
+# synthetic 300,000-member sync stream; writes bench/results/district.json. Smaller or more:
+#   make bench-district DISTRICT_ARGS="--rooms 200 --members 20000"   (--pg: PostgreSQL too)
+DISTRICT_ARGS ?=
+bench-district: install
+	$(BIN)/python bench/district.py $(DISTRICT_ARGS)
 
 # Rebuild the corpus from its generator and the shipped question model from the corpus.
 question-model: install
