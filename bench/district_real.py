@@ -403,9 +403,11 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
 
         notice_room = officers_rooms[min(officers_rooms)]
         notice: dict[str, Any] = {}
+        quiet: dict[str, Any] = {}
 
-        async def urgent_notice() -> None:
-            await asyncio.sleep(args.spread / 2)
+        async def urgent_notice(number: int = 1, notice: dict[str, Any] = notice,
+                                delay: float = args.spread / 2) -> None:
+            await asyncio.sleep(delay)
             t0 = time.time() * 1000
             await officer.client.room_send(notice_room, "m.room.message",
                                            {"msgtype": "m.text", "body": f"!notice all {NOTICE}"})
@@ -424,8 +426,8 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
                 for r, s in officer.events:
                     body = str(s.get("content", {}).get("body", ""))
                     if (r in officers_rooms.values() and s.get("sender") == bot.user_id
-                            and s.get("origin_server_ts", 0) > t0 and "紧急通知 #1" in body
-                            and "送达" in body):
+                            and s.get("origin_server_ts", 0) > t0
+                            and f"紧急通知 #{number}：" in body and "送达" in body):
                         found.append(s)
                 return found
 
@@ -438,9 +440,10 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
 
             found = await officer.wait_for(
                 lambda: (lambda f: f if delivered(f) >= args.rooms else None)(reports()),
-                args.wait * 4)
+                args.wait)
             if found is None:
-                failures.append(f"notice reports: {delivered(reports())} of {args.rooms} rooms")
+                failures.append(f"notice #{number} reports: {delivered(reports())} of "
+                                f"{args.rooms} rooms")
                 return
             notice["s"] = (max(s["origin_server_ts"] for s in found) - t0) / 1000
             notice["fanout_s"] = notice["s"] - notice.get("ack_s", 0.0)
@@ -471,6 +474,9 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         cpu_storm = watch.cpu_s() - cpu_before
         hs_cpu_storm = hs_watch.cpu_s() - hs_cpu_before
 
+        # A second notice with nothing else going on, then the bare client, the same rooms,
+        # the bot's fan-out concurrency, alone too: like against like.
+        await urgent_notice(2, quiet, 0.0)
         # The bare client, the same rooms, the bot's fan-out concurrency.
         rooms = [c.room_id for c in compounds.values() if c.room_id]
         conc = asyncio.Semaphore(cfg.broadcasts.max_concurrent_sends)
@@ -491,6 +497,7 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         # station's report; the command's wait in the bot's queue is reported apart.
         notice_rate = args.rooms / notice["fanout_s"] if notice.get("fanout_s") else None
 
+        quiet_rate = args.rooms / quiet["fanout_s"] if quiet.get("fanout_s") else None
         result.update({
             "join_prompt_ms": percentiles(join_prompt),
             "code_speak_ms": percentiles(code_speak),
@@ -504,7 +511,9 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
                                 else None),
             "notice_rooms_per_s": round(notice_rate, 1) if notice_rate else None,
             "bare_rooms_per_s": round(bare_rate, 1),
-            "fanout_ratio": round(notice_rate / bare_rate, 2) if notice_rate else None,
+            "fanout_ratio": round(quiet_rate / bare_rate, 2) if quiet_rate else None,
+            "fanout_ratio_storm": round(notice_rate / bare_rate, 2) if notice_rate else None,
+            "notice_quiet_rooms_per_s": round(quiet_rate, 1) if quiet_rate else None,
             "residents": args.residents,
             "storm_s": round(storm_s, 1),
             "bot_cpu_s_storm": round(cpu_storm, 1),
