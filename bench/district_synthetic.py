@@ -302,6 +302,18 @@ class Stream:
                 "device_one_time_keys_count": {}}
 
 
+async def drained(bot: Any) -> None:
+    """If ``Bot.process`` hands rooms to concurrent tasks and returns before they finish, wait
+    for them (whichever of these names the runtime offers), so the time is the handling's."""
+    for name in ("drain", "wait_idle", "idle"):
+        wait = getattr(bot, name, None)
+        if callable(wait):
+            result = wait()
+            if asyncio.iscoroutine(result):
+                await result
+            return
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from linli.bot.app import build_app
 
@@ -351,6 +363,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             events += sum(len(r.timeline.events) for r in response.rooms.join.values())
             w0, c0 = time.perf_counter(), cpu()
             await bot.process(response, since)
+            await drained(bot)
             handle_wall += time.perf_counter() - w0
             handle_cpu += cpu() - c0
             since = response.next_batch
