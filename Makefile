@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps lint bench question-model clean crash-test messages
+.PHONY: demo test install system-deps lint bench bench-district question-model clean crash-test messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ bench: install
 # files the bot reads (linli.common.catalogues; README "Messages and languages").
 messages: install
 	$(BIN)/python -m linli.common.catalogues
+
+# The district benchmark (issue 11): a local Synapse, the bot process and 2,000 rooms, then a
+# synthetic 300,000-member sync stream; writes bench/results/district.json. Smaller or more:
+#   make bench-district DISTRICT_ARGS="--rooms 200 --members 20000"   (--pg: PostgreSQL too)
+DISTRICT_ARGS ?=
+bench-district: install
+	$(BIN)/python bench/district.py $(DISTRICT_ARGS)
 
 # Rebuild the corpus from its generator and the shipped question model from the corpus.
 question-model: install
