@@ -551,7 +551,12 @@ class VerificationFeature:
 
     def _render(self, compound: Compound, effect: Effect) -> str:
         assert effect.key is not None
-        return self._t(compound.locale, effect.key, **effect.params)
+        params = dict(effect.params)
+        reason = params.get("reason")
+        if isinstance(reason, str) and self.translator.has(f"verification.reason.{reason}"):
+            # The domain records a code (grace_expired, moved_out); people read words.
+            params["reason"] = self._t(compound.locale, f"verification.reason.{reason}")
+        return self._t(compound.locale, effect.key, **params)
 
     async def _send_quietly(self, room_id: str, body: str) -> None:
         try:
