@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nio import ErrorResponse, RoomGetEventResponse, RoomGetStateEventResponse, RoomPreset
+from nio import (
+    ErrorResponse,
+    RoomGetEventResponse,
+    RoomGetStateEventResponse,
+    RoomPreset,
+    RoomSendResponse,
+)
 
 from linli.bot.app import App
 from linli.bot.config import Config
@@ -24,7 +30,7 @@ from linli.common.clock import FakeClock
 from linli.common.ids import UserID
 from linli.community.model import Compound, Station
 from linli.verification.model import MemberState
-from tests.integration.harness import Person, bot_config, start_bot, until
+from tests.integration.harness import Person, bot_config, handled, start_bot, until
 
 pytestmark = pytest.mark.integration
 
@@ -720,3 +726,37 @@ async def test_a_direct_room_whose_record_was_lost_is_not_opened_twice(
         assert fresh != first
         dms.rooms.pop(resident.user_id)
         assert await dms.room_for(resident.user_id) == fresh
+
+
+async def test_an_edit_in_the_direct_room_is_the_residents_new_answer(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    """Element corrects a typo with an edit (``m.replace`` with ``m.new_content``): the edit is
+    the resident's new answer, answered once, and it is redacted like any answer (issue 15)."""
+    officer, resident = await people("officer"), await people("resident")
+    async with world(synapse, bot_account, officer, tmp_path) as w:
+        dm = await joined_and_prompted(w, resident)
+        sent: list[str] = []
+
+        async def typo() -> None:
+            sent.append(await resident.send(dm, f"{w.code('1-1-101')} 李明化"))
+
+        wrong = await next_message(resident, dm, w.bot, typo(), "wrong name")
+        assert "不匹配" in wrong
+
+        async def edit() -> None:
+            resp = await resident.client.room_send(dm, "m.room.message", {
+                "msgtype": "m.text", "body": f"* {w.code('1-1-101')} 李明华",
+                "m.new_content": {"msgtype": "m.text", "body": f"{w.code('1-1-101')} 李明华"},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": sent[0]},
+            })
+            assert isinstance(resp, RoomSendResponse), resp
+            sent.append(resp.event_id)
+
+        reply = await next_message(resident, dm, w.bot, edit(), "the answer to the edit")
+        assert "验证成功" in reply
+        await until(lambda: can_post(resident, w.room), WAIT, "the verified member may post")
+        await until(lambda: _redacted(resident, dm, sent[1]), WAIT, "the edit redacted")
+        await handled(w.app, sent[1])
+        answers = [m for m in resident.messages(dm, w.bot) if "验证成功" in m.body]
+        assert len(answers) == 1

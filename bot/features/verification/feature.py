@@ -54,9 +54,15 @@ from linli.bot.matrix.gateway import (
 from linli.bot.runtime import DirectMessenger, EventEnv
 from linli.bot.web.metrics import Sample
 from linli.common.errors import DomainError, excerpt
-from linli.common.events import ChatEvent, Membership, MembershipChanged, MessagePosted
+from linli.common.events import (
+    ChatEvent,
+    Membership,
+    MembershipChanged,
+    MessageEdited,
+    MessagePosted,
+)
 from linli.common.i18n import Translator
-from linli.common.ids import UserID
+from linli.common.ids import EventID, RoomID, UserID
 from linli.community.model import AdmissionMode, Compound, Directory, Role
 from linli.verification.model import (
     AttemptOutcome,
@@ -161,7 +167,12 @@ class VerificationFeature:
             await self._membership(event, env.compound, env.directory)
         elif (isinstance(event, MessagePosted) and env.dm_user is not None
               and event.sender == env.dm_user and not event.is_notice):
-            await self._direct_message(event, env.dm_user)
+            await self._direct_message(event.room_id, event.event_id, event.body, env.dm_user)
+        elif (isinstance(event, MessageEdited) and env.dm_user is not None
+              and event.sender == env.dm_user):
+            # Element corrects a typo with an edit: the edit is the resident's new answer,
+            # handled once like any event (its own id), and redacted like any answer.
+            await self._direct_message(event.room_id, event.event_id, event.body, env.dm_user)
 
     async def tick(self, now: datetime) -> None:
         """The due work of every compound with a room: reminders, notices, removals, adopted
@@ -232,32 +243,33 @@ class VerificationFeature:
             await self.service.on_leave(compound, user)
             log.info("%s left compound %s", user, compound.slug)
 
-    async def _direct_message(self, event: MessagePosted, user: UserID) -> None:
+    async def _direct_message(self, room_id: RoomID, event_id: EventID, body: str,
+                              user: UserID) -> None:
         """A reply in the bot's direct room: a verification attempt for the compound the
         person waits in. The text (a code and a name) is never logged."""
         compounds = self.directory().compounds
-        compound = await self.service.reply_target(user, event.body, compounds)
+        compound = await self.service.reply_target(user, body, compounds)
         if compound is None:
             linked = await self.service.linked_compound(user)
             home = compounds.get(linked) if linked is not None else None
             if home is not None:
-                body = self._t(home.locale, "verification.dm.already_verified",
-                               compound=home.name)
+                reply = self._t(home.locale, "verification.dm.already_verified",
+                                compound=home.name)
             else:
-                body = self._t(self.default_locale, "verification.dm.nothing_to_verify")
-            await self._send_quietly(event.room_id, body)
+                reply = self._t(self.default_locale, "verification.dm.nothing_to_verify")
+            await self._send_quietly(room_id, reply)
             return
-        result = await self.service.attempt(compound, user, event.body)
+        result = await self.service.attempt(compound, user, body)
         self.outcomes[result.outcome.value] += 1
         log.info("verification reply from %s for compound %s: %s", user, compound.slug,
                  result.outcome.value)
         await self._send_quietly(
-            event.room_id, self._t(compound.locale, result.reply_key, **result.reply_params)
+            room_id, self._t(compound.locale, result.reply_key, **result.reply_params)
         )
         await self.carry_out(result.effects)
         # The reply holds a code and a full name: it does not stay on the homeserver
         # (Synapse purges redacted content after redaction_retention_period).
-        await self._redact_quietly(event.room_id, event.event_id)
+        await self._redact_quietly(room_id, event_id)
 
     # effects ----------------------------------------------------------------------------------
     async def carry_out(self, effects: Sequence[Effect]) -> None:
