@@ -51,6 +51,18 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
 
 
 @pytest.fixture
+async def pg_db(postgres: PostgresServer) -> AsyncIterator[Database]:
+    """A migrated PostgreSQL database only, for behaviour SQLite does not have (units of work
+    side by side, row locks)."""
+    database = Database(postgres.create_database(f"linli_test_{next(_counter)}"))
+    await database.upgrade()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated SQLite database only, for tests that are not about the storage back-end."""
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}")

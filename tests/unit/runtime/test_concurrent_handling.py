@@ -326,9 +326,9 @@ async def test_units_of_one_process_take_turns_on_sqlite_without_database_locked
     assert [await state.get(f"plain{n}") for n in range(4)] == ["v"] * 4
 
 
-async def test_units_run_side_by_side_on_postgresql(db: Database, clock: FakeClock) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite units take turns (see the test above)")
+async def test_units_run_side_by_side_on_postgresql(pg_db: Database, clock: FakeClock) -> None:
+    """On PostgreSQL units of work run side by side (SQLite's take turns: the test above)."""
+    db = pg_db
     state = BotStateRepository(db, clock)
     inside = 0
     peak = 0
