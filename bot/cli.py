@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from linli import __version__
 
 if TYPE_CHECKING:
+    import gettext
+
     from linli.bot.config import Config, SecurityConfig
     from linli.bot.services import Services
     from linli.common.clock import Clock
@@ -218,17 +220,116 @@ _ARGV: ContextVar[tuple[str, ...]] = ContextVar("linli_cli_argv", default=())
 """The command line being parsed, for the language of a usage error."""
 
 
+# argparse's own texts in a help page -> their keys (argparse builds these when a parser is made,
+# in English; the help formatter shows them in the CLI's language).
+_ARGPARSE_TEXTS = {
+    "usage: ": "cli.help.argparse.usage",
+    "positional arguments": "cli.help.argparse.positionals",
+    "options": "cli.help.argparse.options",
+    "show this help message and exit": "cli.help.argparse.help",
+    "show program's version number and exit": "cli.help.argparse.version",
+}
+
+
+def _cli_locale() -> str:
+    """The language of a usage error or a help page: --lang, else the deployment's."""
+    argv = _ARGV.get()
+    ctx = CliContext(config_path=_option(argv, "--config"), lang=_option(argv, "--lang"))
+    try:
+        return guess_locale(ctx)
+    except Exception:  # noqa: BLE001 - only the language of the message is at stake
+        return DEFAULT_LOCALE
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: CJK and full-width characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+class LinliHelpFormatter(argparse.HelpFormatter):
+    """A help page in the CLI's language: descriptions and argument helps are message keys
+    (``cli.help.<command>...``, bot/locale), read from the catalogues only when a page is
+    printed; argparse's headings and its own helps are translated too, and Chinese text is
+    wrapped by the columns it takes."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        super().__init__(prog, **kwargs)
+        self._catalogue: gettext.NullTranslations | None = None  # read when a text is shown
+        self._locale = DEFAULT_LOCALE
+
+    def text(self, text: str | None) -> str | None:
+        """A help text in the CLI's language: a key's text, argparse's own translated."""
+        if not text or text is argparse.SUPPRESS:
+            return text
+        if self._catalogue is None:  # the bot part's alone, without Babel: help stays quick
+            import gettext
+
+            self._locale = _cli_locale()
+            self._catalogue = gettext.translation(
+                "linli", str(Path(__file__).parent / "locale"),
+                languages=[self._locale.replace("-", "_")], fallback=True)
+        key = _ARGPARSE_TEXTS.get(text, text)
+        found = self._catalogue.gettext(key)
+        return text if found == key else found.format()
+
+    def format_help(self) -> str:
+        page = super().format_help()
+        if self._catalogue is None or self._locale == "en":  # no page: a subcommand's prog
+            return page
+        # a heading ends with a full-width colon in Chinese; the usage's continued lines line
+        # up under the first by the columns its translated prefix takes, not its characters
+        page = re.sub(r"(?m)^(\s*\S.*[^\x00-\x7f]):$", r"\1：", page)
+        usage, sep, rest = page.partition("\n\n")
+        prefix = self.text("usage: ") or ""
+        pad = " " * (_width(prefix) - len(prefix))
+        if usage.startswith(prefix) and pad:
+            usage = usage.replace("\n", "\n" + pad)
+        return usage + sep + rest
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(self.text(heading))
+
+    def add_text(self, text: str | None) -> None:
+        super().add_text(self.text(text))
+
+    def add_usage(self, usage: str | None, actions: Any, groups: Any,
+                  prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups,
+                          self.text("usage: " if prefix is None else prefix))
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return self.text(action.help)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        if text.isascii():
+            return super()._split_lines(text, width)
+        # a word of ASCII letters stays whole; a CJK character may end a line
+        lines, line = [], ""
+        for token in re.findall(r"[（“‘《]*(?:[!-~]+|.)|\s", text):
+            if line and _width(line + token) > width:
+                lines.append(line.rstrip())
+                line = "" if token.isspace() else token
+            else:
+                line += token
+        return [*lines, line.rstrip()] if line.strip() else lines
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in self._split_lines(text, width - len(indent)))
+
+
 class LinliArgumentParser(argparse.ArgumentParser):
     """Usage errors as one line in the deployment's language (exit 2), like every other
-    error of the console, instead of argparse's usage block and English line."""
+    error of the console, instead of argparse's usage block and English line; help pages in
+    that language too (LinliHelpFormatter)."""
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        return LinliHelpFormatter(prog=self.prog)
 
     def error(self, message: str) -> NoReturn:
-        argv = _ARGV.get()
-        ctx = CliContext(config_path=_option(argv, "--config"), lang=_option(argv, "--lang"))
-        try:
-            locale = guess_locale(ctx)
-        except Exception:  # noqa: BLE001 - only the language of the message is at stake
-            locale = "zh-CN"
+        locale = _cli_locale()
         detail = message[:300]
         if locale == "zh-CN":
             for pattern, template in _ARGPARSE_ZH:
@@ -256,14 +357,14 @@ def _option(argv: tuple[str, ...], name: str) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = LinliArgumentParser(
         prog="linli",
-        description="Linli: a Matrix bot for the chat rooms of residential compounds.",
+        description="cli.help.linli",
     )
-    parser.add_argument("--config", help="path to config.yaml (or set LINLI_CONFIG)")
+    parser.add_argument("--config", help="cli.help.linli.config")
     parser.add_argument("--lang", dest="cli_lang", metavar="LOCALE",
-                        help="language of the output: zh-CN or en (default: bot.default_locale)")
+                        help="cli.help.linli.lang")
     parser.add_argument("--version", action="version", version=f"linli {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show log lines and, on an unexpected error, its traceback")
+                        help="cli.help.linli.verbose")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module, _, function = name.partition(":")

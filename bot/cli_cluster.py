@@ -11,7 +11,7 @@ from linli.bot.cli import CliContext, add_command
 
 def register(sub: Any) -> None:
     add_command(sub, "status", cmd_status,
-                "the bot processes running on this database and their compounds")
+                "cli.help.status")
 
 
 async def cmd_status(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -46,18 +46,18 @@ async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
 
 
 def register(sub: Any) -> None:
-    add_command(sub, "run", cmd_run, "run the bot until SIGTERM or SIGINT")
+    add_command(sub, "run", cmd_run, "cli.help.run")
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(
+    db = sub.add_parser("db", help="cli.help.db", description="cli.help.db").add_subparsers(
         dest="db_command", metavar="ACTION"
     )
-    add_command(db, "upgrade", cmd_db_upgrade, "apply all database migrations")
+    add_command(db, "upgrade", cmd_db_upgrade, "cli.help.db.upgrade")
 
 
 def register_demo(sub: Any) -> None:
     p = add_command(sub, "demo", cmd_demo,
-                    "start a local Synapse and the bot with a sample station and compound")
-    p.add_argument("--data", default="demo-data", help="folder for the demo's data")
+                    "cli.help.demo")
+    p.add_argument("--data", default="demo-data", help="cli.help.demo.data")
     p.add_argument("--port", type=int, default=8008)
     p.add_argument("--web-port", type=int, default=8080)
 

@@ -128,7 +128,11 @@ def test_every_subcommand_has_help() -> None:
                  ["demo", "--help"]):
         result = run_cli(*argv)
         assert result.returncode == 0, (argv, result.stderr)
-        assert "usage:" in result.stdout
+        prog = " ".join(["linli", *argv[:-1]])
+        assert result.stdout.startswith(f"用法：{prog} "), result.stdout  # zh-CN by default
+        result = run_cli("--lang", "en", *argv)
+        assert result.returncode == 0, (argv, result.stderr)
+        assert result.stdout.startswith(f"usage: {prog} "), result.stdout
 
 
 def test_installed_command_works_outside_the_checkout(tmp_path: Path) -> None:

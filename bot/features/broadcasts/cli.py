@@ -22,43 +22,38 @@ if TYPE_CHECKING:
     from linli.broadcasts.model import CommandResult
     from linli.broadcasts.service import BulletinCommands
 
-SPEC_HELP = (
-    'TARGET SCHEDULE [until DATE] [tz ZONE] [series] | TITLE | BODY, e.g. '
-    '\'all cron "0 9 * * 1" | Title | Text\' (quote it as one argument)'
-)
-
 
 def register(sub: Any) -> None:
     async def usage(ctx: CliContext, args: argparse.Namespace) -> int:
         parser.print_help()
         return 2
 
-    parser = add_command(sub, "bulletins", usage, "safety bulletins: add, list, pause, ...")
+    parser = add_command(sub, "bulletins", usage, "cli.help.bulletins")
     actions = parser.add_subparsers(dest="bulletins_action", metavar="ACTION")
-    p = add_command(actions, "add", cmd_add, "create a bulletin")
-    p.add_argument("spec", help=SPEC_HELP)
-    add_command(actions, "list", cmd_list, "list bulletins")
+    p = add_command(actions, "add", cmd_add, "cli.help.bulletins.add")
+    p.add_argument("spec", help="cli.help.bulletins.add.spec")
+    add_command(actions, "list", cmd_list, "cli.help.bulletins.list")
     for name, handler, text in (
-        ("show", cmd_show, "show a bulletin"),
-        ("pause", cmd_pause, "pause a bulletin"),
-        ("resume", cmd_resume, "resume a paused bulletin from now on"),
-        ("delete", cmd_delete, "delete a bulletin (its delivery history is kept)"),
+        ("show", cmd_show, "cli.help.bulletins.show"),
+        ("pause", cmd_pause, "cli.help.bulletins.pause"),
+        ("resume", cmd_resume, "cli.help.bulletins.resume"),
+        ("delete", cmd_delete, "cli.help.bulletins.delete"),
     ):
         p = add_command(actions, name, handler, text)
         p.add_argument("number", type=int, metavar="N")
-    p = add_command(actions, "preview", cmd_preview, "print a bulletin as a room would get it")
+    p = add_command(actions, "preview", cmd_preview, "cli.help.bulletins.preview")
     p.add_argument("number", type=int, metavar="N")
-    p.add_argument("--compound", metavar="SLUG", help="render for this compound")
-    p.add_argument("--html", action="store_true", help="print the HTML body too")
+    p.add_argument("--compound", metavar="SLUG", help="cli.help.bulletins.preview.compound")
+    p.add_argument("--html", action="store_true", help="cli.help.bulletins.preview.html")
     p = add_command(actions, "notice", cmd_notice,
-                    "post an urgent notice now, through the bot's Matrix account")
-    p.add_argument("target", help="all, station:SLUG or compound slugs separated by commas")
-    p.add_argument("text", help="the notice (Markdown; quote it as one argument)")
+                    "cli.help.bulletins.notice")
+    p.add_argument("target", help="cli.help.bulletins.notice.target")
+    p.add_argument("text", help="cli.help.bulletins.notice.text")
     p.add_argument("--room-mention", action="store_true",
-                   help="notify everyone (@room) in rooms where the bot may")
-    p = add_command(actions, "translate", cmd_translate, "add a version in another language")
+                   help="cli.help.bulletins.notice.room_mention")
+    p = add_command(actions, "translate", cmd_translate, "cli.help.bulletins.translate")
     p.add_argument("number", type=int, metavar="N")
-    p.add_argument("spec", help="LOCALE | TITLE | BODY (tips separated by || for a series)")
+    p.add_argument("spec", help="cli.help.bulletins.translate.spec")
 
 
 async def _service(ctx: CliContext) -> BulletinCommands:

@@ -20,75 +20,72 @@ STAFF_ROLES = ("officer", "property", "community", "judicial", "admin")
 
 
 def register(sub: Any) -> None:
-    station = sub.add_parser("station", help="police stations").add_subparsers(metavar="ACTION")
+    station = sub.add_parser("station", help="cli.help.station",
+                             description="cli.help.station").add_subparsers(metavar="ACTION")
     p = add_command(station, "create", cmd_station_create,
-                    "create a station and its officers' room")
+                    "cli.help.station.create")
     p.add_argument("slug")
     p.add_argument("--name", required=True)
     p.add_argument("--locale", default="zh-CN")
-    p.add_argument("--officers-room", help="use this existing room instead of creating one")
-    p.add_argument("--supervisors-room", help="room for escalations")
-    add_command(station, "list", cmd_station_list, "list stations")
+    p.add_argument("--officers-room", help="cli.help.station.create.officers_room")
+    p.add_argument("--supervisors-room", help="cli.help.station.create.supervisors_room")
+    add_command(station, "list", cmd_station_list, "cli.help.station.list")
 
-    compound = sub.add_parser("compound", help="compounds and their rooms").add_subparsers(
-        metavar="ACTION"
-    )
+    compound = sub.add_parser("compound", help="cli.help.compound",
+                              description="cli.help.compound").add_subparsers(metavar="ACTION")
     p = add_command(compound, "create", cmd_compound_create,
-                    "create a compound and its room through the bot")
+                    "cli.help.compound.create")
     _compound_args(p)
     p = add_command(
         compound, "import", cmd_compound_import,
-        "create many compounds from a CSV file (slug, name, station, mode, timezone); "
-        "run it again after an interruption: created ones are skipped",
+        "cli.help.compound.import",
     )
     p.add_argument("file", metavar="FILE.csv")
-    p.add_argument("--encoding", help="force the file's encoding (e.g. gbk, utf-8)")
+    p.add_argument("--encoding", help="cli.help.arg.encoding")
     p.add_argument("--parallel", type=int, default=4, metavar="N",
-                   help="rooms created at once (default 4)")
+                   help="cli.help.compound.import.parallel")
     p = add_command(compound, "adopt", cmd_compound_adopt,
-                    "take charge of an existing room the bot was invited to")
+                    "cli.help.compound.adopt")
     _compound_args(p)
-    p.add_argument("--room", required=True, help="room id (!…) or alias (#…)")
-    add_command(compound, "list", cmd_compound_list, "list compounds")
-    p = add_command(compound, "set", cmd_compound_set, "change a compound's settings")
+    p.add_argument("--room", required=True, help="cli.help.compound.adopt.room")
+    add_command(compound, "list", cmd_compound_list, "cli.help.compound.list")
+    p = add_command(compound, "set", cmd_compound_set, "cli.help.compound.set")
     p.add_argument("slug")
     p.add_argument("--name")
     p.add_argument("--timezone")
     p.add_argument("--locale")
     p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                   help="a compound setting, merged into what is set: "
-                        "'questions={deadline: 1h}', questions.office_end=18:00, "
-                        "'verification={grace: 96h}' (repeatable)")
+                   help="cli.help.compound.set.setting")
     p.add_argument("--unset", action="append", default=[], metavar="KEY",
-                   help="remove a setting (back to the default): questions.deadline, "
-                        "emergency_numbers (repeatable)")
+                   help="cli.help.compound.set.unset")
 
-    staff = sub.add_parser("staff", help="staff roles").add_subparsers(metavar="ACTION")
-    p = add_command(staff, "add", cmd_staff_add, "give a Matrix user a staff or admin role")
+    staff = sub.add_parser("staff", help="cli.help.staff",
+                           description="cli.help.staff").add_subparsers(metavar="ACTION")
+    p = add_command(staff, "add", cmd_staff_add, "cli.help.staff.add")
     _staff_args(p)
-    p.add_argument("--name", help="display name shown on contact cards")
-    p.add_argument("--phone", help="work phone shown on contact cards")
-    p.add_argument("--no-invite", action="store_true", help="do not invite to the rooms")
-    p = add_command(staff, "remove", cmd_staff_remove, "take a role away")
+    p.add_argument("--name", help="cli.help.staff.add.name")
+    p.add_argument("--phone", help="cli.help.staff.add.phone")
+    p.add_argument("--no-invite", action="store_true", help="cli.help.staff.add.no_invite")
+    p = add_command(staff, "remove", cmd_staff_remove, "cli.help.staff.remove")
     _staff_args(p)
-    add_command(staff, "list", cmd_staff_list, "list staff and admins")
+    add_command(staff, "list", cmd_staff_list, "cli.help.staff.list")
 
 
 def _compound_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("slug")
     p.add_argument("--name", required=True)
-    p.add_argument("--station", required=True, help="slug of the station")
+    p.add_argument("--station", required=True, help="cli.help.arg.station_slug")
     p.add_argument("--timezone", default=None)
     p.add_argument("--locale", default=None)
     p.add_argument("--mode", choices=ADMISSION_MODES, default="mute",
-                   help="admission: mute (join, post after verification) or knock")
+                   help="cli.help.arg.mode")
 
 
 def _staff_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("user_id")
     p.add_argument("--role", required=True, choices=STAFF_ROLES)
-    p.add_argument("--station", help="slug: the role holds for the station's compounds")
-    p.add_argument("--compound", help="slug: the role holds for one compound")
+    p.add_argument("--station", help="cli.help.arg.role_station")
+    p.add_argument("--compound", help="cli.help.arg.role_compound")
 
 
 def check_timezone(value: str) -> str:

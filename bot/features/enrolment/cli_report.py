@@ -46,20 +46,19 @@ def register(sub: Any) -> None:
         parser.print_help()
         return 2
 
-    parser = add_command(sub, "report", usage, "reports for admins: enrolment")
+    parser = add_command(sub, "report", usage, "cli.help.report")
     kinds = parser.add_subparsers(dest="report_kind", metavar="REPORT")
     p = add_command(
         kinds, "enrolment", report_enrolment,
-        "enrolment per compound and building, waiting accounts, flats with nobody enrolled",
+        "cli.help.report.enrolment",
     )
-    p.add_argument("--compound", metavar="SLUG", help="one compound (default: all)")
+    p.add_argument("--compound", metavar="SLUG", help="cli.help.report.enrolment.compound")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument(
         "--table", choices=TABLES, default=None,
-        help="which table (default: all for table format, compounds for csv; "
-             "csv holds one table)",
+        help="cli.help.report.enrolment.table",
     )
-    p.add_argument("--lang", metavar="LOCALE", help="zh-CN or en (default: bot.default_locale)")
+    p.add_argument("--lang", metavar="LOCALE", help="cli.help.arg.locale")
 
 
 def _actor() -> str:

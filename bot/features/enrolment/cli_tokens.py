@@ -24,19 +24,19 @@ def register(sub: Any) -> None:
         parser.print_help()
         return 2
 
-    parser = add_command(sub, "tokens", usage, "dashboard tokens: create, list, revoke")
+    parser = add_command(sub, "tokens", usage, "cli.help.tokens")
     actions = parser.add_subparsers(dest="tokens_action", metavar="ACTION")
     create = add_command(
-        actions, "create", create_token, "create a token (printed once, stored hashed)"
+        actions, "create", create_token, "cli.help.tokens.create"
     )
     create.add_argument("--role", required=True, choices=TOKEN_KINDS)
     create.add_argument(
         "--station", metavar="SLUG",
-        help="the station whose compounds the token may see (required for officer tokens)",
+        help="cli.help.tokens.create.station",
     )
-    create.add_argument("--label", required=True, help="who or what uses the token")
-    add_command(actions, "list", list_tokens, "list tokens (never their secrets)")
-    revoke = add_command(actions, "revoke", revoke_token, "revoke a token by its id")
+    create.add_argument("--label", required=True, help="cli.help.tokens.create.label")
+    add_command(actions, "list", list_tokens, "cli.help.tokens.list")
+    revoke = add_command(actions, "revoke", revoke_token, "cli.help.tokens.revoke")
     revoke.add_argument("id", type=int, metavar="ID")
 
 

@@ -12,38 +12,37 @@ from linli.bot.cli import CliContext, CliError, add_command
 
 
 def register(sub: Any) -> None:
-    q = sub.add_parser("questions", help="the question detector's model",
-                       description="The question detector's model: build, retrain, try.")
+    q = sub.add_parser("questions", help="cli.help.questions",
+                       description="cli.help.questions.about")
     actions = q.add_subparsers(dest="questions_action", metavar="ACTION")
     p_train = add_command(
         actions, "train", train_command,
-        "Build the shipped model from the corpus's train split (questions/data/model.json).",
+        "cli.help.questions.train",
     )
-    p_train.add_argument("--corpus", help="JSON-lines corpus (default: the shipped one)")
-    p_train.add_argument("--out", help="where to write the model (default: the package's)")
+    p_train.add_argument("--corpus", help="cli.help.questions.train.corpus")
+    p_train.add_argument("--out", help="cli.help.questions.train.out")
     add_command(
         actions, "retrain", retrain_command,
-        "Retrain for this deployment: the whole corpus plus the officers' corrections; the "
-        "running bot takes the new model within a minute.",
+        "cli.help.questions.retrain",
     )
     p_try = add_command(actions, "try", try_command,
-                        "Show what the detector makes of a message, and why.")
-    p_try.add_argument("text", nargs="+", help="the message")
-    p_try.add_argument("--rules", action="store_true", help="the rules alone, no model")
+                        "cli.help.questions.try")
+    p_try.add_argument("text", nargs="+", help="cli.help.questions.try.text")
+    p_try.add_argument("--rules", action="store_true", help="cli.help.questions.try.rules")
     p = add_command(
         sub, "stats", stats_command,
-        "Response times to residents' questions: per compound, staff member and ISO week.",
+        "cli.help.stats",
     )
-    p.add_argument("--week", help="ISO week: 2026-W10, W10, last (default: this week)")
-    p.add_argument("--station", help="station slug (default: every station)")
+    p.add_argument("--week", help="cli.help.stats.week")
+    p.add_argument("--station", help="cli.help.stats.station")
     p.add_argument(
-        "--compound", action="append", metavar="SLUG", help="compound slug (repeatable)"
+        "--compound", action="append", metavar="SLUG", help="cli.help.stats.compound"
     )
     p.add_argument(
         "--weeks", type=int, default=4,
-        help="also list the figures of this many weeks up to --week (0 for none; default 4)",
+        help="cli.help.stats.weeks",
     )
-    p.add_argument("--locale", help="zh-CN or en (default: bot.default_locale)")
+    p.add_argument("--locale", help="cli.help.arg.locale")
 
 
 async def stats_command(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -266,64 +266,65 @@ async def enrolment(ctx: CliContext, args: argparse.Namespace) -> int:
 
 # registration ---------------------------------------------------------------------------------
 def _compound_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--compound", required=True, metavar="SLUG", help="the compound's slug")
+    p.add_argument("--compound", required=True, metavar="SLUG", help="cli.help.arg.compound")
 
 
 def _flats_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--household", action="append", metavar="FLAT",
-                   help="only this flat (3-2-301); repeatable; default all")
+                   help="cli.help.arg.household")
     p.add_argument("--missing", action="store_true",
-                   help="only households without a live code")
+                   help="cli.help.arg.missing")
 
 
 def register(sub: Any) -> None:
-    keys = sub.add_parser("keys", help="personal-data keys")
+    keys = sub.add_parser("keys", help="cli.help.keys", description="cli.help.keys")
     ksub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    add_command(ksub, "generate", keys_generate, "print a new data key")
+    add_command(ksub, "generate", keys_generate, "cli.help.keys.generate")
     add_command(ksub, "rotate", keys_rotate,
-                "re-encrypt all personal data under the current key (after a key change)")
+                "cli.help.keys.rotate")
 
-    hh = sub.add_parser("households", help="the household registry")
+    hh = sub.add_parser("households", help="cli.help.households",
+                        description="cli.help.households")
     hsub = hh.add_subparsers(dest="households_command", metavar="ACTION", required=True)
     p = add_command(hsub, "import", households_import,
-                    "import households and people from a CSV file (docs/registry-format.md)")
+                    "cli.help.households.import")
     p.add_argument("file", metavar="FILE.csv")
     _compound_arg(p)
     p.add_argument("--partial", action="store_true",
-                   help="store the good rows even if some rows have problems")
-    p.add_argument("--encoding", help="force the file's encoding (e.g. gbk, utf-8)")
+                   help="cli.help.households.import.partial")
+    p.add_argument("--encoding", help="cli.help.arg.encoding")
     p = add_command(hsub, "export", households_export,
-                    "write the registry to a CSV file (decrypted; admin only)")
+                    "cli.help.households.export")
     _compound_arg(p)
     p.add_argument("--out", required=True, metavar="FILE.csv")
-    p.add_argument("--bom", action="store_true", help="write a BOM (for Excel)")
-    p = add_command(hsub, "list", households_list, "list the registry with masked names")
+    p.add_argument("--bom", action="store_true", help="cli.help.households.export.bom")
+    p = add_command(hsub, "list", households_list, "cli.help.households.list")
     _compound_arg(p)
-    for action, text in (("move-out", "mark a person moved out (loses verification)"),
-                         ("remove", "remove a person from the registry (loses verification)"),
-                         ("restore", "make a moved-out or removed person active again")):
+    for action, text in (("move-out", "cli.help.households.move_out"),
+                         ("remove", "cli.help.households.remove"),
+                         ("restore", "cli.help.households.restore")):
         p = add_command(hsub, action, households_status, text)
         _compound_arg(p)
-        p.add_argument("--flat", required=True, help="3-2-301 or 3栋2单元301")
+        p.add_argument("--flat", required=True, help="cli.help.arg.flat")
         p.add_argument("--name", required=True)
         p.set_defaults(action=action)
 
-    codes = sub.add_parser("codes", help="enrolment codes")
+    codes = sub.add_parser("codes", help="cli.help.codes", description="cli.help.codes")
     csub = codes.add_subparsers(dest="codes_command", metavar="ACTION", required=True)
     p = add_command(csub, "issue", codes_issue,
-                    "issue (or re-issue) enrolment codes and print them once")
+                    "cli.help.codes.issue")
     _compound_arg(p)
     _flats_arg(p)
-    p = add_command(csub, "revoke", codes_revoke, "revoke enrolment codes")
+    p = add_command(csub, "revoke", codes_revoke, "cli.help.codes.revoke")
     _compound_arg(p)
     p.add_argument("--household", action="append", metavar="FLAT")
 
     p = add_command(sub, "cards", cards,
-                    "issue codes and write printable contact cards (HTML)")
+                    "cli.help.cards")
     _compound_arg(p)
     p.add_argument("--out", required=True, metavar="cards.html")
-    p.add_argument("--officer", metavar="@USER", help="the officer shown on the cards")
+    p.add_argument("--officer", metavar="@USER", help="cli.help.cards.officer")
     _flats_arg(p)
 
-    p = add_command(sub, "enrolment", enrolment, "enrolment figures of a compound")
+    p = add_command(sub, "enrolment", enrolment, "cli.help.enrolment")
     _compound_arg(p)
