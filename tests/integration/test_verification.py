@@ -5,6 +5,7 @@ and every log line of this module and finds no plaintext name, phone or code."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from nio import (
     ErrorResponse,
+    RoomCreateResponse,
     RoomGetEventResponse,
     RoomGetStateEventResponse,
     RoomPreset,
@@ -760,3 +762,55 @@ async def test_an_edit_in_the_direct_room_is_the_residents_new_answer(
         await handled(w.app, sent[1])
         answers = [m for m in resident.messages(dm, w.bot) if "验证成功" in m.body]
         assert len(answers) == 1
+
+
+async def test_a_direct_chat_opened_the_way_element_does_reads_what_was_said_before_the_join(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    """Element opens a chat as ``trusted_private_chat``, ``is_direct``, unencrypted, and the
+    resident types before the bot has joined: what was said before the join is read (a code
+    and name answered once); the room goes into the bot's ``m.direct`` with the bot's own
+    direct room; in room version 12 the bot is then a co-creator, which breaks nothing
+    (issue 15)."""
+    officer, resident = await people("officer"), await people("resident")
+    async with world(synapse, bot_account, officer, tmp_path) as w:
+        own_dm = await joined_and_prompted(w, resident)
+        bot = w.app.bot
+        # Hold the invitation until the resident has typed, as a slow sync would.
+        typed = asyncio.Event()
+        accept = bot._resident_direct_chat
+
+        async def held(room_id: str, inviter: UserID) -> bool:
+            await typed.wait()
+            return await accept(room_id, inviter)
+
+        bot._resident_direct_chat = held  # type: ignore[method-assign]
+        resp = await resident.client.room_create(is_direct=True, invite=[w.bot],
+                                                 preset=RoomPreset.trusted_private_chat)
+        assert isinstance(resp, RoomCreateResponse), resp
+        room = resp.room_id
+        await resident.send(room, f"{w.code('1-1-101')} 李明华")
+        typed.set()
+        reply = await wait_for_text(resident, room, w.bot, "验证成功")
+        assert "梅园小区" in reply
+        await until(lambda: can_post(resident, w.room), WAIT, "the verified member may post")
+        # Answered once, however often the earlier events are seen again.
+        await asyncio.sleep(2)
+        answers = [m for m in resident.messages(room, w.bot) if "验证成功" in m.body]
+        assert len(answers) == 1
+
+        # The bot is a co-creator of the room in version 12 (Synapse makes the invitees of a
+        # trusted private chat additional creators).
+        info = await w.app.gateway.room_info(room)
+        if info.version == "12":
+            assert w.bot in info.creators
+
+        # Both direct rooms are the bot's DMs with the resident in its account data.
+        async def direct() -> dict[str, Any]:
+            got = await w.app.gateway.client.list_direct_rooms()
+            return dict(getattr(got, "rooms", {}) or {})
+
+        async def both() -> bool:
+            return set((await direct()).get(resident.user_id, [])) >= {own_dm, room}
+
+        await until(both, WAIT, "the bot's m.direct lists both rooms")
