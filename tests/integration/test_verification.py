@@ -814,3 +814,43 @@ async def test_a_direct_chat_opened_the_way_element_does_reads_what_was_said_bef
             return set((await direct()).get(resident.user_id, [])) >= {own_dm, room}
 
         await until(both, WAIT, "the bot's m.direct lists both rooms")
+
+
+async def test_a_room_owned_by_a_resident_is_adopted_while_the_bot_runs(
+    synapse: LocalSynapse, bot_account: Account, people: MakePerson, tmp_path: Path
+) -> None:
+    """The owner of an existing group is not staff: the running bot would refuse their
+    invitation at once. ``linli compound adopt`` tells it first that the invitation is for the
+    command, waits for it and joins; the owner, whom the bot can neither mute nor remove (a
+    creator in room version 12), is not asked to verify (issue 15)."""
+    officer, owner, member = await people("officer"), await people("owner"), await people("old")
+    async with world(synapse, bot_account, officer, tmp_path, mode=None) as w:
+        resp = await owner.client.room_create(name="老群", invite=[member.user_id])
+        assert isinstance(resp, RoomCreateResponse), resp
+        room = resp.room_id
+        await member.accept_invite_to(room, WAIT)
+        adopt = asyncio.create_task(run_cli(
+            w.config, w.clock, "compound", "adopt", "laoyuan", "--name", "老院",
+            "--station", "xinhua", "--room", room, "--wait", "60"))
+
+        async def waiting() -> str | None:
+            return await w.app.bot.state.get(f"adopt:{room}")
+
+        await until(waiting, WAIT, "adopt waiting for the bot's invitation")
+        pl = (await owner.client.room_get_state_event(room, "m.room.power_levels")).content
+        pl.setdefault("users", {})[w.bot] = 100
+        await owner.client.room_put_state(room, "m.room.power_levels", pl)
+        await owner.client.room_invite(room, w.bot)
+        out = await asyncio.wait_for(adopt, WAIT)
+        assert any("最多等待 1 分钟" in line for line in out)
+        assert "将通过私信请 1 位成员验证身份" in out[-1]  # the member, not the owner
+        assert await waiting() == ""
+        assert (await membership(owner, room, w.bot)).get("membership") == "join"
+        compound = (await w.app.bot.directory.reload()).compound_by_slug("laoyuan")
+        assert compound is not None
+        assert await member_state(w, owner.user_id, compound) is None
+        state = await member_state(w, member.user_id, compound)
+        assert state is not None and state.state is MemberState.PENDING and state.adopted
+        if (await w.app.gateway.room_info(room)).version == "12":
+            assert owner.user_id in (await w.app.gateway.room_info(room)).creators
+        assert await can_post(owner, room) and await can_post(member, room)
