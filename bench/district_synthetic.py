@@ -79,6 +79,7 @@ class FakeClient:
         self.next_batch: str | None = None
         self.calls: dict[str, int] = {}
         self.power: dict[str, dict[str, Any]] = {}
+        self.account_data: dict[str, Any] = {}
         self._n = 0
 
     def _note(self, name: str) -> str:
@@ -155,8 +156,28 @@ class FakeClient:
     async def room_delete_alias(self, alias: str) -> Any:
         return ErrorResponse("not found", "M_NOT_FOUND")
 
+    async def send(self, method: str, path: str, data: Any = None, **_: Any) -> Any:
+        """Raw requests: the bot's account data (``m.direct``), kept like the homeserver."""
+        self._note(f"{method} account data")
+        key = path.split("?", 1)[0]
+        if method == "PUT":
+            self.account_data[key] = json.loads(data)
+            return _RawResponse(200, {})
+        content = self.account_data.get(key)
+        return _RawResponse(200, content) if content is not None else _RawResponse(
+            404, {"errcode": "M_NOT_FOUND", "error": "not found"})
+
     async def close(self) -> None:
         return None
+
+
+class _RawResponse:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self._body = body
+
+    async def json(self, **_: Any) -> dict[str, Any]:
+        return json.loads(json.dumps(self._body))
 
 
 def room_of(i: int) -> str:

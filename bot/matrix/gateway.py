@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
@@ -524,6 +525,38 @@ class MatrixGateway(PowerLevelsEdits):
     async def resolve_alias(self, alias: str) -> RoomID:
         resp = _check("resolve alias", await self.client.room_resolve_alias(alias))
         return RoomID(resp.room_id)
+
+    async def account_data(self, event_type: str) -> dict[str, Any]:
+        """The bot's global account data of ``event_type``; empty when it has none."""
+        method, path = "GET", self._account_data_path(event_type)
+        try:
+            resp = await self.client.send(method, path)
+            body = await resp.json(content_type=None)
+        except (ClientError, OSError, TimeoutError) as exc:
+            raise Unreachable(f"read {event_type}", str(exc)) from exc
+        if resp.status == 404:
+            return {}
+        if resp.status >= 400:
+            raise MatrixActionError(f"read {event_type}", body.get("errcode"),
+                                    body.get("error", ""), str(resp.status))
+        return dict(body) if isinstance(body, dict) else {}
+
+    async def put_account_data(self, event_type: str, content: dict[str, Any]) -> None:
+        """Replace the bot's global account data of ``event_type`` (idempotent)."""
+        try:
+            resp = await self.client.send("PUT", self._account_data_path(event_type),
+                                          json.dumps(content),
+                                          headers={"Content-Type": "application/json"})
+            body = await resp.json(content_type=None)
+        except (ClientError, OSError, TimeoutError) as exc:
+            raise Unreachable(f"write {event_type}", str(exc)) from exc
+        if resp.status >= 400:
+            raise MatrixActionError(f"write {event_type}", (body or {}).get("errcode"),
+                                    (body or {}).get("error", ""), str(resp.status))
+
+    def _account_data_path(self, event_type: str) -> str:
+        return Api._build_path(["user", self.user_id, "account_data", event_type],
+                               {"access_token": self.client.access_token})
 
 
 def event_of(resp: Any) -> Event | None:

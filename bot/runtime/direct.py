@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
+from linli.bot.runtime.direct_index import DirectIndex
 from linli.common.ids import EventID, RoomID, UserID
 from linli.storage.repos.botstate import DirectRoomRepository
 
@@ -22,9 +23,11 @@ DM_INVITES_PER_DAY = 3
 class DirectMessenger:
     """Sends direct messages, opening (and remembering) a DM room per person on first use."""
 
-    def __init__(self, gateway: MatrixGateway, repo: DirectRoomRepository) -> None:
+    def __init__(self, gateway: MatrixGateway, repo: DirectRoomRepository,
+                 index: DirectIndex | None = None) -> None:
         self.gateway = gateway
         self.repo = repo
+        self.index = index  # the bot's m.direct, where the rooms it opens are listed
         self.rooms: dict[str, str] = {}
         self.by_room: dict[str, UserID] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -46,6 +49,8 @@ class DirectMessenger:
             return
         await self.repo.set(user_id, room_id)
         self._adopt(user_id, room_id)
+        if self.index is not None:
+            await self.index.add(user_id, room_id)
 
     async def recognise(self, user_id: str, room_id: str) -> None:
         """A direct room found by its marker (see ``DM_MARKER``): its messages are placed;
@@ -78,6 +83,8 @@ class DirectMessenger:
                                                alias_localpart=alias)
             self._adopt(user_id, new)
             self._unsaved.add(user_id)
+            if self.index is not None:
+                await self.index.add(user_id, new)
             await self.repo.set(user_id, new)
             self._unsaved.discard(user_id)
             return new

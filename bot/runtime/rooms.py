@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from nio import (
@@ -15,12 +16,15 @@ from nio import (
 )
 
 from linli.bot.cluster import Ownership
+from linli.bot.features.compounds.rooms import ADOPTION_KEY
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
 from linli.bot.runtime.direct import DM_INVITES_PER_DAY, DM_MARKER, DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder
+from linli.common.clock import Clock
 from linli.common.i18n import Translator
 from linli.common.ids import CompoundId, UserID
 from linli.storage.db import Database
+from linli.storage.repos.botstate import BotStateRepository
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ class RoomKeeping:
     """Joining, invitations, leaves and direct-room markers."""
 
     # Set up by ``Bot.__init__``; shared by the parts of the runtime.
+    clock: Clock
     db: Database
     directory: DirectoryHolder
     dms: DirectMessenger
@@ -37,6 +42,7 @@ class RoomKeeping:
     ownership: Ownership
     translator: Translator
     _dm_invites: dict[str, list[float]]
+    state: BotStateRepository
     resident_home: Callable[[UserID], Awaitable[CompoundId | None]] | None
 
     async def ensure_joined(self) -> None:
@@ -102,6 +108,9 @@ class RoomKeeping:
                     log.info("joined %s on the invitation of %s", room_id, inviter)
                 except MatrixActionError as exc:
                     log.warning("could not join %s: %s", room_id, exc)
+            elif await self._adoption_expected(room_id):
+                log.info("left the invitation to %s from %s for linli compound adopt",
+                         room_id, inviter)
             elif is_direct and await self._resident_direct_chat(room_id, UserID(inviter)):
                 continue
             else:
@@ -110,6 +119,17 @@ class RoomKeeping:
                     await self.gateway.leave(room_id)
                 except MatrixActionError as exc:
                     log.warning("could not refuse the invitation to %s: %s", room_id, exc)
+
+    async def _adoption_expected(self, room_id: str) -> bool:
+        """``linli compound adopt`` is waiting to be invited to this room (see
+        ``ADOPTION_KEY``): the command joins it, the bot neither joins nor refuses."""
+        until = await self.state.get(ADOPTION_KEY.format(room=room_id))
+        if not until:
+            return False
+        try:
+            return datetime.fromisoformat(until) > self.clock.now()
+        except ValueError:
+            return False
 
     async def _resident_direct_chat(self, room_id: str, inviter: UserID) -> bool:
         """A resident opened a direct chat with the bot (closed the bot's DM, or started one

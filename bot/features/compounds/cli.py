@@ -48,6 +48,8 @@ def register(sub: Any) -> None:
                     "cli.help.compound.adopt")
     _compound_args(p)
     p.add_argument("--room", required=True, help="cli.help.compound.adopt.room")
+    p.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                   help="cli.help.compound.adopt.wait")
     add_command(compound, "list", cmd_compound_list, "cli.help.compound.list")
     p = add_command(compound, "set", cmd_compound_set, "cli.help.compound.set")
     p.add_argument("slug")
@@ -185,9 +187,11 @@ async def cmd_compound_import(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
-    from linli.bot.features.compounds.rooms import adopt_room
+    from datetime import timedelta
+
+    from linli.bot.features.compounds.rooms import ADOPTION_KEY, adopt_room, join_for_adoption
     from linli.common.errors import Conflict
-    from linli.common.ids import UserID, parse_slug
+    from linli.common.ids import RoomID, UserID, is_room_alias, parse_slug
     from linli.community.model import AdmissionMode
 
     slug = parse_slug(args.slug)
@@ -203,9 +207,24 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     db = services.db
     verification = services.verification
     async with bot_gateway(ctx) as gateway:
-        room_id, members = await adopt_room(
-            gateway, args.room, mode, station_staff(directory, station.id)
-        )
+        # A running bot refuses invitations from anyone who is not staff (the room's owner
+        # often is not): tell it first that this room's invitation is for this command.
+        target = (await gateway.resolve_alias(args.room) if is_room_alias(args.room)
+                  else RoomID(args.room))
+        key = ADOPTION_KEY.format(room=target)
+        until = ctx.clock.now() + timedelta(seconds=args.wait)
+        await services.bot_state.set(key, until.isoformat())
+        try:
+            room_id = await join_for_adoption(
+                gateway, args.room, args.wait,
+                lambda: ctx.say("cli.compound.adopt_waiting", bot=gateway.user_id,
+                                room=args.room, minutes=max(1, round(args.wait / 60))),
+            )
+            room_id, members, untouchable = await adopt_room(
+                gateway, room_id, args.room, mode, station_staff(directory, station.id)
+            )
+        finally:
+            await services.bot_state.set(key, "")
         bot_user = gateway.user_id
     # The compound and its adopted members commit together: a running bot learns of the
     # compound (directory version) only once its members are recorded as adopted, so it
@@ -219,8 +238,11 @@ async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
         # Existing members (not staff) wait to verify with the longer grace, not muted now;
         # the running bot asks them by direct message at the configured rate.
         directory = await repo.load_directory(ctx.config.bot.admins)
+        # The room's owners (creators in version 12+, anyone at the bot's level) cannot be
+        # muted or removed by the bot: they are not asked to verify (README, "How it behaves").
         residents = [m for m in members
-                     if m != bot_user and not directory.is_staff_in_compound(m, compound)]
+                     if m != bot_user and m not in untouchable
+                     and not directory.is_staff_in_compound(m, compound)]
         added = await verification.adopt(compound, [UserID(m) for m in residents])
     ctx.say("cli.compound.adopted", slug=compound.slug, room=room_id, members=len(members))
     ctx.say("cli.compound.asked", count=added)

@@ -3,7 +3,10 @@ rooms, and giving staff their place in them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,27 +167,56 @@ async def create_officers_room(
     )
 
 
+ADOPTION_KEY = "adopt:{room}"
+"""Bot state naming a room that ``linli compound adopt`` waits to be invited to (the value is
+when it stops waiting, ISO 8601): a running bot leaves that room's invitation for the command
+instead of refusing it as one from someone who is not staff."""
+
+
+async def join_for_adoption(
+    gateway: MatrixGateway, room: str, wait: float, waiting: Callable[[], None],
+) -> RoomID:
+    """Join the room to adopt; while the bot is not invited, try again every two seconds for
+    up to ``wait`` seconds (``waiting`` is called once, to say so)."""
+    room_id = await gateway.resolve_alias(room) if is_room_alias(room) else RoomID(room)
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            return await gateway.join(room_id)
+        except MatrixActionError as exc:
+            if time.monotonic() >= deadline or exc.errcode != "M_FORBIDDEN":
+                raise DomainError("error.adopt_cannot_join", room=room,
+                                  reason=exc.errcode or "") from exc
+            if not said:
+                waiting()
+                said = True
+        await asyncio.sleep(2)
+
+
 async def adopt_room(
-    gateway: MatrixGateway, room: str, mode: AdmissionMode, staff: list[str]
-) -> tuple[RoomID, list[str]]:
-    """Join an existing room the bot was invited to and take charge of it.
+    gateway: MatrixGateway, room_id: RoomID, room: str, mode: AdmissionMode, staff: list[str]
+) -> tuple[RoomID, list[str], set[str]]:
+    """Take charge of an existing room the bot has joined (``join_for_adoption``).
 
     The bot must hold enough power (creator in v12+, or level 100). Members already in the
     room are not muted on day one: they get level 1 (except anyone someone else muted, whose
-    restriction the bot leaves alone). Returns the room id and those existing members.
+    restriction the bot leaves alone). Returns the room id, those existing members and those
+    of them the bot can neither mute nor remove: the room's creators (version 12+) and anyone
+    at the bot's own level (the owner of an older room).
     """
-    room_id = await gateway.resolve_alias(room) if is_room_alias(room) else RoomID(room)
-    try:
-        room_id = await gateway.join(room_id)
-    except MatrixActionError as exc:
-        raise DomainError("error.adopt_cannot_join", room=room, reason=exc.errcode or "") from exc
     level = await gateway.power_level_of(room_id, gateway.user_id)
     if level < BOT_POWER:
         raise DomainError("error.adopt_needs_power", room=room, level=int(level))
     members = [m for m in await gateway.joined_members(room_id) if m != gateway.user_id]
 
+    untouchable: set[str] = set()
+
     async def take_charge(levels: PowerLevelsEdit) -> None:
         default = int(levels.content.get("users_default", 0))
+        untouchable.clear()
+        untouchable.update(m for m in members if m in levels.creators
+                           or int(levels.users.get(m, default)) >= BOT_POWER)
         changes: dict[str, int] = {}
         for m in members:
             current = int(levels.users.get(m, default))
@@ -208,4 +240,4 @@ async def adopt_room(
     await gateway.edit_power_levels(room_id, take_charge)
     if mode is AdmissionMode.KNOCK:
         await gateway.put_state(room_id, "m.room.join_rules", {"join_rule": "knock"})
-    return room_id, members
+    return room_id, members, untouchable
