@@ -26,14 +26,23 @@ from aiohttp import ClientConnectorError
 
 from linli.bot.cluster import Ownership
 from linli.bot.config import load_config
+from linli.bot.features.questions.feature import QuestionsFeature
 from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway, RoomInfo, Unreachable
+from linli.bot.runtime import EventEnv
 from linli.bot.runtime.periodic import PeriodicWork
 from linli.common.clock import FakeClock
+from linli.common.events import MessagePosted
 from linli.common.ids import EventID, RoomID, UserID
+from linli.questions.model import FlagLevel
+from linli.questions.policy import txn_id
+from linli.questions.service import QuestionService
 from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
+from linli.storage.repos.questions import QuestionRepository
 from linli.verification.model import MemberState
+from tests.unit.questions.test_feature import FakeGateway as QuestionsGateway
+from tests.unit.runtime.test_event_path import make_bot
 from tests.unit.test_officer_commands import FakeGateway, T
 from tests.unit.verification.fixtures import make_world, with_registry
 
@@ -43,6 +52,8 @@ ROOM = RoomID("!room:hs")
 OFFICERS_ROOM = RoomID("!off:hs")
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 TICK = timedelta(minutes=15)
+QUESTIONS_ROOM = RoomID("!compound:hs")
+QUESTIONS_OFFICERS = RoomID("!officers:hs")
 
 
 # the gateway --------------------------------------------------------------------------------
@@ -240,4 +251,112 @@ async def test_an_outage_of_any_length_ends_in_one_tick(sqlite_db: Database) -> 
     hs.down = False
     await tick(runtime, feature)
     assert [c for c in hs.calls if c[0] == "kick"] == [("kick", ROOM, WAITING)]
-    await asyncio.sleep(0)
+
+
+# questions' flags -------------------------------------------------------------------------------
+class FlagHomeserver(QuestionsGateway):
+    """The questions feature's stand-in homeserver, refusing every send while ``down``."""
+
+    down: bool = False
+
+    async def send_text(self, room_id: str, body: str, html: str | None = None, *,
+                        txn_id: str | None = None, **kw: Any) -> EventID:
+        if self.down:
+            raise Unreachable(f"send to {room_id}", "Cannot connect to host")
+        return await super().send_text(room_id, body, html, txn_id=txn_id, **kw)
+
+
+async def test_a_flag_that_failed_in_an_outage_goes_out_on_the_first_tick_after_it(
+    sqlite_db: Database, caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock(START)
+    community = CommunityRepository(sqlite_db, clock)
+    station = await community.create_station("xinhua", "新华派出所",
+                                             officers_room_id=QUESTIONS_OFFICERS)
+    compound = await community.create_compound(
+        slug="meiyuan", name="梅园小区", station_id=station.id, room_id=QUESTIONS_ROOM,
+        timezone="Etc/UTC",
+        settings={"questions": {"office_start": "00:00", "office_end": "23:59"}},
+    )
+    directory = await community.load_directory(config_admins=[])
+    env = EventEnv(directory, compound=compound, station=directory.stations[station.id])
+    repo = QuestionRepository(sqlite_db, clock)
+    service = QuestionService(repo, clock, lambda: directory, T)
+    hs = FlagHomeserver()
+    feature = QuestionsFeature(service, repo, hs, lambda: directory)  # type: ignore[arg-type]
+    runtime = periodic(sqlite_db, clock)
+    async with sqlite_db.unit_of_work():
+        await feature.on_event(MessagePosted(QUESTIONS_ROOM, EventID("$q"), UserID("@li:hs"),
+                                             clock.now(), body="请问居住证在哪里办理？"), env)
+    settings = service.settings_for(compound)
+
+    # The flag falls due during an outage longer than pending_retry; a tick every minute.
+    hs.down = True
+    clock.advance(settings.deadline + timedelta(minutes=1))
+    for _ in range(int(settings.pending_retry / timedelta(minutes=1)) + 3):
+        clock.advance(timedelta(minutes=1))
+        caplog.clear()
+        await tick(runtime, feature)
+        records = runtime_records(caplog)
+        assert len(records) == 1 and records[0].levelno == logging.WARNING
+        assert records[0].exc_info is None
+    assert hs.sent == []
+
+    hs.down = False
+    clock.advance(timedelta(minutes=1))
+    await tick(runtime, feature)
+    assert [(room, txn) for room, _, txn in hs.sent] == [
+        (QUESTIONS_OFFICERS, txn_id(QUESTIONS_ROOM, "$q", FlagLevel.FLAG))]
+    for _ in range(10):
+        clock.advance(timedelta(minutes=1))
+        await tick(runtime, feature)
+    assert len(hs.sent) == 1  # posted once, confirmed: never again
+    q = await repo.by_event(QUESTIONS_ROOM, "$q")
+    assert q is not None and q.flag(FlagLevel.FLAG) is not None
+
+
+# resuming at once -------------------------------------------------------------------------------
+class Ticking:
+    name = "ticking"
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.ticked = asyncio.Event()
+
+    def commands(self) -> list[Any]:
+        return []
+
+    async def start(self) -> None:
+        return None
+
+    async def on_event(self, event: Any, env: Any) -> None:
+        return None
+
+    async def tick(self, now: datetime) -> None:
+        self.ticks += 1
+        self.ticked.set()
+
+
+async def test_the_periodic_work_runs_at_once_when_the_homeserver_is_back(
+    sqlite_db: Database, tmp_path: Path,
+) -> None:
+    """The sync loop calls ``resume_periodic_work`` once the first batch after an outage is
+    handled: every feature's periodic work runs then, not up to a tick (15 s) later."""
+    bot, _, _ = await make_bot(sqlite_db, FakeClock(START), tmp_path)
+    ticking = Ticking()
+    bot.add_feature(ticking)
+    assert bot.config.bot.tick_interval >= timedelta(seconds=15)
+    tasks = bot._periodic_tasks()
+    try:
+        async with asyncio.timeout(5):
+            await ticking.ticked.wait()
+            ticking.ticked.clear()
+            await asyncio.sleep(0.2)
+            assert ticking.ticks == 1  # the next tick is 15 s away
+            bot.resume_periodic_work()
+            await ticking.ticked.wait()
+    finally:
+        bot.stop_event.set()
+        bot.resume_periodic_work()
+        await asyncio.gather(*tasks)
+    assert ticking.ticks == 2
