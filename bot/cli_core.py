@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @asynccontextmanager
 async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
     """The bot's Matrix client for one CLI command, reusing the running bot's device."""
-    from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
+    from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, Unreachable
     from linli.bot.runtime import ACCESS_TOKEN, DEVICE_ID
 
     state = (await ctx.services()).bot_state
@@ -32,6 +32,9 @@ async def bot_gateway(ctx: CliContext) -> AsyncIterator[MatrixGateway]:
             device, token = await gateway.login(
                 await state.get(DEVICE_ID), await state.get(ACCESS_TOKEN)
             )
+        except Unreachable as exc:  # refused, reset, timed out: what aiohttp said
+            raise CliError("cli.error.homeserver", homeserver=homeserver,
+                           kind=type(exc.__cause__ or exc).__name__) from exc
         except MatrixActionError as exc:
             raise CliError("cli.error.login", homeserver=homeserver, detail=str(exc)) from exc
         except Exception as exc:

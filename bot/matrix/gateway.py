@@ -119,8 +119,36 @@ class RateLimited(MatrixActionError):
 
 
 class Unreachable(MatrixActionError):
+    """The homeserver could not be reached (refused, reset, timed out): a passing failure
+    the work that met it waits out (``is_transient``)."""
+
     def __init__(self, action: str, message: str) -> None:
         super().__init__(action, None, message, "unreachable")
+
+
+CONNECTION_ERRORS = (ClientError, OSError, TimeoutError)
+"""What aiohttp and the socket raise when the homeserver is away, wrapped into ``Unreachable``
+by ``reaching``."""
+
+
+@contextmanager
+def reaching(action: str) -> Iterator[None]:
+    """The one place a connection failure becomes ``Unreachable``: features and the runtime
+    see a Matrix failure they know (and log in one line), never aiohttp's or the socket's."""
+    try:
+        yield
+    except CONNECTION_ERRORS as exc:
+        raise Unreachable(action, str(exc) or type(exc).__name__) from exc
+
+
+class _Client(AsyncClient):
+    """nio's client, every request of which (sync included) goes through ``_send``: a
+    connection failure left after nio's own retries is raised as ``Unreachable``."""
+
+    async def _send(self, response_class: type, method: str, path: str,
+                    *args: Any, **kwargs: Any) -> Any:
+        with reaching(f"{method} {path.split('?', 1)[0]}"):
+            return await super()._send(response_class, method, path, *args, **kwargs)
 
 
 def _check(action: str, resp: Any) -> Any:
@@ -245,7 +273,7 @@ class MatrixGateway(PowerLevelsEdits):
             store_sync_tokens=False,
             encryption_enabled=False,
         )
-        self.client = AsyncClient(
+        self.client = _Client(
             config.homeserver, config.user_id, config=client_config, store_path=store_path or ""
         )
         self._room_info: dict[str, RoomInfo] = {}
@@ -434,11 +462,12 @@ class MatrixGateway(PowerLevelsEdits):
 
     async def default_room_version_gives_creator_power(self) -> bool:
         """Whether rooms this homeserver creates by default give creators unlimited power."""
-        resp = await self.client.send(
-            "GET", "/_matrix/client/v3/capabilities",
-            headers={"Authorization": f"Bearer {self.client.access_token}"},
-        )
-        data = await resp.json()
+        with reaching("read capabilities"):
+            resp = await self.client.send(
+                "GET", "/_matrix/client/v3/capabilities",
+                headers={"Authorization": f"Bearer {self.client.access_token}"},
+            )
+            data = await resp.json()
         version = str(
             data.get("capabilities", {}).get("m.room_versions", {}).get("default", "10")
         )

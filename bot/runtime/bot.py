@@ -69,6 +69,7 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
         self.metric_sources: list[Any] = []
         self._last_prune: datetime | None = None
         self._tick_locks: dict[int, asyncio.Lock] = {}  # per feature: one tick at a time
+        self._wakers: set[asyncio.Event] = set()  # one per periodic loop: run now
         self.fatal: BaseException | None = None
         self._attempts: dict[str, int] = {}  # event id -> failed attempts (passing failures)
         self._unplaced: set[str] = set()  # rooms logged once as having no home

@@ -40,6 +40,7 @@ class PeriodicWork:
     state: BotStateRepository
     stop_event: asyncio.Event
     _tick_locks: dict[int, asyncio.Lock]
+    _wakers: set[asyncio.Event]
     _last_prune: datetime | None
 
     if TYPE_CHECKING:  # provided by the other parts of ``Bot``
@@ -55,10 +56,33 @@ class PeriodicWork:
 
     async def _every_tick(self, work: Callable[[], Awaitable[None]]) -> None:
         interval = self.config.bot.tick_interval.total_seconds()
-        while not self.stop_event.is_set():
-            await work()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
+        wake = asyncio.Event()
+        self._wakers.add(wake)
+        try:
+            while not self.stop_event.is_set():
+                wake.clear()
+                await work()
+                await self._pause(wake, interval)
+        finally:
+            self._wakers.discard(wake)
+
+    async def _pause(self, wake: asyncio.Event, interval: float) -> None:
+        """Until the next tick, the bot stops, or ``resume_periodic_work`` is called."""
+        waits = [asyncio.ensure_future(self.stop_event.wait()), asyncio.ensure_future(wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*waits)
+
+    def resume_periodic_work(self) -> None:
+        """The homeserver is back after an outage: every feature's periodic work runs now
+        rather than on its next tick, so what waited for the homeserver (flags, removals,
+        reminders, unmutes) goes out at once."""
+        for wake in self._wakers:
+            wake.set()
 
     async def run_due(self) -> None:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,

@@ -17,7 +17,13 @@ from nio import (
 
 from linli.bot.cluster import Ownership
 from linli.bot.features.compounds.rooms import ADOPTION_KEY
-from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, effect_cause, is_transient
+from linli.bot.matrix.gateway import (
+    MatrixActionError,
+    MatrixGateway,
+    Unreachable,
+    effect_cause,
+    is_transient,
+)
 from linli.bot.runtime.direct import DM_INVITES_PER_DAY, DM_MARKER, DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder
 from linli.common.clock import Clock
@@ -58,6 +64,8 @@ class RoomKeeping:
                 self.joined_rooms.add(room_id)
                 log.info("joined %s of %s", room_id, what)
             except MatrixActionError as exc:
+                if isinstance(exc, Unreachable):
+                    raise  # the homeserver, not the room: the connection is tried again
                 log.warning(
                     "cannot reach room %s of %s: %s (invite the bot or check the room id)",
                     room_id, what, exc.errcode or exc.message,
@@ -107,6 +115,8 @@ class RoomKeeping:
                     self.joined_rooms.add(room_id)
                     log.info("joined %s on the invitation of %s", room_id, inviter)
                 except MatrixActionError as exc:
+                    if isinstance(exc, Unreachable):
+                        raise  # the homeserver away: the batch is handled again
                     log.warning("could not join %s: %s", room_id, exc)
             elif await self._adoption_expected(room_id):
                 log.info("left the invitation to %s from %s for linli compound adopt",
@@ -118,6 +128,8 @@ class RoomKeeping:
                 try:
                     await self.gateway.leave(room_id)
                 except MatrixActionError as exc:
+                    if isinstance(exc, Unreachable):
+                        raise
                     log.warning("could not refuse the invitation to %s: %s", room_id, exc)
 
     async def _adoption_expected(self, room_id: str) -> bool:

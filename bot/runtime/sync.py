@@ -75,6 +75,7 @@ class SyncLoop:
         async def _handle_invites(self, response: SyncResponse) -> None: ...
         def _note_joined(self, response: SyncResponse) -> None: ...
         async def ensure_joined(self) -> None: ...
+        def resume_periodic_work(self) -> None: ...
 
     async def login(self) -> None:
         device, token = await self.gateway.login(
@@ -139,6 +140,7 @@ class SyncLoop:
     async def _sync_loop(self) -> None:
         failures = 0
         processing_failures = 0
+        waited = False  # for the homeserver: its work is resumed once a batch is handled
         while not self.stop_event.is_set():
             since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
             try:
@@ -169,6 +171,7 @@ class SyncLoop:
                     await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
                 continue
             if failures:
+                waited = True
                 log.info("homeserver reachable again after %d failed syncs", failures)
             failures = 0
             self.stats.connected = True
@@ -184,6 +187,7 @@ class SyncLoop:
                 delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
                             0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
                 if is_transient(exc):
+                    waited = True
                     log.warning("handling paused by a passing failure (%s); retrying in %.1f s",
                                 _describe(exc), delay)
                 else:
@@ -193,6 +197,11 @@ class SyncLoop:
                     await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
                 continue
             processing_failures = 0
+            if waited:
+                waited = False
+                # What waited for the homeserver goes out now, after the events of the
+                # outage (perhaps the answer to a question about to be flagged) were seen.
+                self.resume_periodic_work()
             self.stats.syncs += 1
             self.stats.last_sync_monotonic = time.monotonic()
             self.ready.set()
