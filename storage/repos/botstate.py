@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from linli.common.clock import Clock
 from linli.storage.db import Database
@@ -49,9 +50,19 @@ class BotStateRepository:
         """Record an event as handled. Called inside the event's unit of work, so the mark
         commits with the decisions the event caused, and only after its effects were
         carried out."""
+        # One INSERT that ignores an existing mark (no look-up first, and inside the unit no
+        # savepoint of its own: it is the unit's last statement, committed or rolled back
+        # with everything the event caused).
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        stmt = dialect.insert(HandledEventRow).values(
+            event_id=event_id, handled_at=self.clock.now()
+        ).on_conflict_do_nothing()
+        if self.db.current_unit() is not None:
+            async with self.db.session() as s:
+                await s.execute(stmt)
+            return
         async with self.db.transaction() as s:
-            if await s.get(HandledEventRow, event_id) is None:
-                s.add(HandledEventRow(event_id=event_id, handled_at=self.clock.now()))
+            await s.execute(stmt)
 
     async def prune_events(self, older_than: timedelta) -> int:
         async with self.db.transaction() as s:
