@@ -53,16 +53,18 @@ class BotStateRepository:
         # One INSERT that ignores an existing mark (no look-up first, and inside the unit no
         # savepoint of its own: it is the unit's last statement, committed or rolled back
         # with everything the event caused).
+        # On the table, not the mapped class, and on the connection: a plain Core insert
+        # (the ORM's bulk-insert path costs more than the statement itself).
         dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(HandledEventRow).values(
+        stmt = dialect.insert(HandledEventRow.__table__).values(
             event_id=event_id, handled_at=self.clock.now()
         ).on_conflict_do_nothing()
         if self.db.current_unit() is not None:
             async with self.db.session() as s:
-                await s.execute(stmt)
+                await (await s.connection()).execute(stmt)
             return
         async with self.db.transaction() as s:
-            await s.execute(stmt)
+            await (await s.connection()).execute(stmt)
 
     async def prune_events(self, older_than: timedelta) -> int:
         async with self.db.transaction() as s:
