@@ -197,9 +197,8 @@ def metric(text: str, name: str) -> float:
 
 
 async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
-    from linli.bot.cli_verification import policy_from_config
-    from linli.bot.config import load_config
-    from linli.bot.features.enrolment import protector_from_security
+    from linli.bot.config import load_config, protector_from_security
+    from linli.bot.features.verification.config import policy_from_config
     from linli.common.clock import SystemClock
     from linli.storage.db import Database
     from linli.storage.repos.community import CommunityRepository

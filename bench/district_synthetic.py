@@ -360,6 +360,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # What Bot.start does before it connects: the directory and the direct rooms in
         # memory, then the features.
         bot = app.bot
+        if getattr(app, "cluster", None) is not None:
+            # On PostgreSQL the process handles the rooms of the compounds it holds leases
+            # on (bot/cluster.py): take them, as App.start does, or nothing is handled.
+            await app.cluster.round()
         await bot.directory.reload()
         await bot.dms.load()
         for feature in bot.features:

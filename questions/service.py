@@ -9,7 +9,8 @@ the event id; ``EditMessage`` is an m.replace of an earlier bot message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -112,8 +113,13 @@ class QuestionService:
         return detect(text, s, mentions_staff=mentions_staff, model=self.model)
 
     # ---- incoming events ----------
-    async def on_message(self, m: MessageIn) -> list[Effect]:
-        """A message in a room: a staff answer, a resident reply, or perhaps a new question."""
+    async def on_message(
+        self, m: MessageIn, flat_of: Callable[[], Awaitable[str | None]] | None = None,
+    ) -> list[Effect]:
+        """A message in a room: a staff answer, a resident reply, or perhaps a new question.
+
+        ``flat_of`` looks up the asker's flat when ``m.asker_flat`` is not given: called only
+        for a message that is recorded as a question (most messages are not)."""
         directory = self.directory()
         compound = directory.compound_by_room(m.room_id)
         if compound is None:
@@ -139,6 +145,8 @@ class QuestionService:
         verdict = self.detect(m.text, s, mentions_staff=mentions_staff)
         if not verdict.is_question:
             return []
+        if m.asker_flat is None and flat_of is not None:
+            m = replace(m, asker_flat=await flat_of())
         return await self._new_question(m, compound, s, at, verdict)
 
     async def _staff_message(
@@ -195,6 +203,7 @@ class QuestionService:
     async def on_edit(
         self, room_id: RoomID, event_id: EventID, sender: UserID, new_text: str,
         sent_at: datetime, mentions: tuple[UserID, ...] = (), asker_flat: str | None = None,
+        flat_of: Callable[[], Awaitable[str | None]] | None = None,
     ) -> list[Effect]:
         """An m.replace of ``event_id``: a question's text follows; an edit that turns a
         resident's message into a question records it from the edit's time."""
@@ -210,7 +219,7 @@ class QuestionService:
             return await self.on_message(MessageIn(
                 room_id=room_id, event_id=event_id, sender=sender, text=new_text,
                 sent_at=sent_at, mentions=mentions, asker_flat=asker_flat,
-            ))
+            ), flat_of=flat_of)
         if q.asker != sender or not q.is_open:
             return []
         urgent = q.urgent or self.detect(new_text, s).urgent

@@ -121,11 +121,15 @@ class QuestionsFeature:
         effects: Sequence[Effect] = ()
         if isinstance(event, MessagePosted):
             self._remember_sender(event.event_id, event.sender)
-            effects = await self.service.on_message(await self._message_in(event, compound))
+            # The asker's flat is looked up only for a message recorded as a question.
+            effects = await self.service.on_message(
+                await self._message_in(event, compound),
+                flat_of=lambda: self._flat_of_resident(compound, event.sender),
+            )
         elif isinstance(event, MessageEdited):
             effects = await self.service.on_edit(
                 event.room_id, event.original, event.sender, event.body, event.at,
-                asker_flat=await self._flat_of_resident(compound, event.sender),
+                flat_of=lambda: self._flat_of_resident(compound, event.sender),
             )
         elif isinstance(event, Redacted):
             effects = await self.service.on_redaction(event.room_id, event.target)
@@ -243,7 +247,6 @@ class QuestionsFeature:
             room_id=event.room_id, event_id=event.event_id, sender=event.sender,
             text=event.body, sent_at=event.at, reply_to=event.reply_to,
             thread_root=event.thread_root, mentions=mentions,
-            asker_flat=None if staff else await self._flat(compound, event.sender),
             reply_to_sender=reply_to_sender,
         )
 

@@ -3,7 +3,7 @@ carries out effects, and the metrics query (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -87,7 +87,10 @@ class StubService:
     messages: list[MessageIn] = field(default_factory=list)
     flags_posted: list[tuple[int, FlagLevel, str]] = field(default_factory=list)
 
-    async def on_message(self, m: MessageIn) -> list[Any]:
+    async def on_message(self, m: MessageIn, flat_of: Any = None) -> list[Any]:
+        # As the service does for a message it records as a question: the flat looked up.
+        if m.asker_flat is None and flat_of is not None:
+            m = replace(m, asker_flat=await flat_of())
         self.messages.append(m)
         return []
 

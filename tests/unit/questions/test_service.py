@@ -3,6 +3,7 @@ answer rules, flags once per level, escalation, edits of flags, restarts, comman
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -230,6 +231,23 @@ async def test_chatter_and_staff_messages_are_not_questions(world: World) -> Non
     assert await svc.on_message(MessageIn(
         RoomID("!elsewhere:hs"), EventID("$x"), ASKER, "怎么办？", world.clock.now()
     )) == []
+
+
+async def test_the_askers_flat_is_looked_up_only_for_a_question(world: World) -> None:
+    svc = world.service()
+    looked_up: list[str] = []
+
+    def flat_of(event: str) -> Callable[[], Awaitable[str]]:
+        async def look_up() -> str:
+            looked_up.append(event)
+            return "5栋101"
+        return look_up
+
+    for event, text in (("$c", "谢谢大家"), ("$q", "请问身份证丢了怎么补办？")):
+        await svc.on_message(MessageIn(ROOM, EventID(event), ASKER, text, world.clock.now()),
+                             flat_of=flat_of(event))
+    assert looked_up == ["$q"]
+    assert (await world.question("$q")).asker_flat == "5栋101"  # type: ignore[attr-defined]
 
 
 async def test_mentioning_staff_makes_a_question(world: World) -> None:
