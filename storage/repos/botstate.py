@@ -102,8 +102,19 @@ class DirectRoomRepository:
     async def set(self, user_id: str, room_id: str) -> None:
         from linli.storage.tables.core import DirectRoomRow
 
+        # Another process may record the same room at the same moment (it found the room by
+        # its marker in its sync): an upsert, not delete-then-insert, which would meet the
+        # other's committed row on insert and fail.
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        stmt = dialect.insert(DirectRoomRow.__table__).values(
+            user_id=user_id, room_id=room_id, created_at=self.clock.now())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[DirectRoomRow.user_id],
+            set_={"room_id": stmt.excluded.room_id, "created_at": stmt.excluded.created_at},
+        )
         async with self.db.transaction() as s:
+            # A room recorded for someone else before (it cannot be theirs and this person's).
             await s.execute(delete(DirectRoomRow).where(
-                (DirectRoomRow.user_id == user_id) | (DirectRoomRow.room_id == room_id)
+                (DirectRoomRow.room_id == room_id) & (DirectRoomRow.user_id != user_id)
             ))
-            s.add(DirectRoomRow(user_id=user_id, room_id=room_id, created_at=self.clock.now()))
+            await s.execute(stmt)
