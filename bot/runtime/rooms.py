@@ -16,7 +16,6 @@ from nio import (
 )
 
 from linli.bot.cluster import Ownership
-from linli.bot.features.compounds.rooms import ADOPTION_KEY
 from linli.bot.matrix.gateway import (
     MatrixActionError,
     MatrixGateway,
@@ -33,6 +32,12 @@ from linli.storage.db import Database
 from linli.storage.repos.botstate import BotStateRepository
 
 log = logging.getLogger(__name__)
+
+
+ADOPTION_KEY = "adopt:{room}"
+"""Bot state naming a room that ``linli compound adopt`` waits to be invited to (the value is
+when it stops waiting, ISO 8601): a running bot leaves that room's invitation for the command
+instead of refusing it as one from someone who is not staff."""
 
 
 class RoomKeeping:

@@ -189,7 +189,8 @@ async def cmd_compound_import(ctx: CliContext, args: argparse.Namespace) -> int:
 async def cmd_compound_adopt(ctx: CliContext, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from linli.bot.features.compounds.rooms import ADOPTION_KEY, adopt_room, join_for_adoption
+    from linli.bot.features.compounds.rooms import adopt_room, join_for_adoption
+    from linli.bot.runtime.rooms import ADOPTION_KEY
     from linli.common.errors import Conflict
     from linli.common.ids import RoomID, UserID, is_room_alias, parse_slug
     from linli.community.model import AdmissionMode

@@ -167,11 +167,6 @@ async def create_officers_room(
     )
 
 
-ADOPTION_KEY = "adopt:{room}"
-"""Bot state naming a room that ``linli compound adopt`` waits to be invited to (the value is
-when it stops waiting, ISO 8601): a running bot leaves that room's invitation for the command
-instead of refusing it as one from someone who is not staff."""
-
 
 async def join_for_adoption(
     gateway: MatrixGateway, room: str, wait: float, waiting: Callable[[], None],
