@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from linli.common.clock import Clock
@@ -106,15 +106,16 @@ class DirectRoomRepository:
         # its marker in its sync): an upsert, not delete-then-insert, which would meet the
         # other's committed row on insert and fail.
         dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(DirectRoomRow.__table__).values(
-            user_id=user_id, room_id=room_id, created_at=self.clock.now())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[DirectRoomRow.user_id],
-            set_={"room_id": stmt.excluded.room_id, "created_at": stmt.excluded.created_at},
-        )
+        insert = dialect.insert(DirectRoomRow.__table__).values(
+            user_id=user_id, room_id=room_id, created_at=self.clock.now()
+        ).on_conflict_do_nothing()  # any unique key: the person's or the room's
         async with self.db.transaction() as s:
             # A room recorded for someone else before (it cannot be theirs and this person's).
             await s.execute(delete(DirectRoomRow).where(
                 (DirectRoomRow.room_id == room_id) & (DirectRoomRow.user_id != user_id)
             ))
-            await s.execute(stmt)
+            await s.execute(insert)
+            # The person had another room: this one replaces it.
+            await s.execute(update(DirectRoomRow).where(
+                (DirectRoomRow.user_id == user_id) & (DirectRoomRow.room_id != room_id)
+            ).values(room_id=room_id, created_at=self.clock.now()))
