@@ -80,6 +80,7 @@ def table(r: dict[str, Any]) -> str:
 
     if "rooms" in r:
         add("rooms (part 1)", r["rooms"])
+        add("database (part 1)", r.get("db", "sqlite"))
         add("rooms created per second", r.get("rooms_created_per_s"))
         add("residents in the storm", r.get("residents"))
         for key, label in (("join_prompt_ms", "join → DM prompt"),
@@ -136,6 +137,8 @@ def main() -> int:
     p.add_argument("--members", type=int, default=300_000)
     p.add_argument("--events", type=int, default=4000, help="timeline events in part 2")
     p.add_argument("--pg", action="store_true", help="part 2 on PostgreSQL too")
+    p.add_argument("--db", choices=["sqlite", "pg"], default="sqlite",
+                   help="the bot's database in part 1")
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-synthetic", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the working folder")

@@ -207,6 +207,12 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
     from linli.verification.registry import RegistryService
 
     result: dict[str, Any] = {}
+    pg = None
+    if getattr(args, "db", "sqlite") == "pg":
+        from tests.pg import PostgresServer
+
+        pg = PostgresServer()
+        pg.start()
     hs = LocalSynapse(workdir / "synapse")
     hs.start(timeout=120)
     bot_proc: subprocess.Popen[bytes] | None = None
@@ -234,7 +240,9 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         log(f"registered {args.residents} residents in {time.monotonic() - t:.0f}s")
 
         web_port = free_port()
-        db_url = f"sqlite+aiosqlite:///{workdir / 'linli.db'}"
+        db_url = (pg.create_database("district") if pg is not None
+                  else f"sqlite+aiosqlite:///{workdir / 'linli.db'}")
+        result["db"] = "postgresql" if pg is not None else "sqlite"
         deadline_s = args.deadline
         config = {
             "matrix": {"homeserver": hs.base_url, "user_id": bot.user_id,
@@ -537,3 +545,5 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 bot_proc.kill()
         hs.stop()
+        if pg is not None:
+            pg.stop()

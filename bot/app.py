@@ -24,6 +24,7 @@ from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
 from linli.bot.runtime.direct_index import DirectIndex
+from linli.bot.runtime.outbox import Outbox
 from linli.bot.services import Services
 from linli.bot.web.app import WebServer, build_web_app
 from linli.bot.web.metrics import MetricSource, Sample
@@ -33,6 +34,7 @@ from linli.moderation.flood import FloodControl
 from linli.questions.classifier import builtin as question_model
 from linli.storage.db import Database
 from linli.storage.repos.cluster import ClusterRepository
+from linli.storage.repos.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +132,15 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     db, clock, translator = services.db, services.clock, services.translator
     gateway = MatrixGateway(config.matrix)
     directory = DirectoryHolder(services.community, config.bot.admins)
-    dms = DirectMessenger(gateway, services.direct_rooms, DirectIndex(gateway))
+    # Effects decided in a unit of work are carried out once it commits (bot/runtime/outbox.py).
+    outbox = Outbox(db, OutboxRepository(db, clock, services.protector), gateway, clock)
+    dms = DirectMessenger(gateway, services.direct_rooms, DirectIndex(gateway), outbox=outbox)
     router = Router(translator, prefix=config.bot.command_prefix,
                     roles_anywhere=lambda user: directory.current.roles_anywhere(user))
     bot = Bot(
         config=config, db=db, gateway=gateway, clock=clock, translator=translator,
         directory=directory, dms=dms, router=router, features=[], audit=services.audit,
+        outbox=outbox,
     )
     bot.add_feature(
         CoreFeature(
@@ -158,13 +163,14 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     # The asker's flat on a flag comes from verification: "3栋2单元501室", never a name.
     bot.add_feature(QuestionsFeature(
         questions, services.questions_repo, gateway, lambda: directory.current,
-        flat_label=verification.flat_label,
+        flat_label=verification.flat_label, outbox=outbox,
     ))
     moderation = services.moderation(lambda: directory.current)
     verification_feature = VerificationFeature(
         verification, gateway, dms, translator, lambda: directory.current,
         muted_by_moderation=moderation.is_muted_by_bot,
         default_locale=config.bot.default_locale, prefix=config.bot.command_prefix,
+        outbox=outbox,
     )
 
     async def granted_level(room_id: str, user_id: str) -> int | None:
@@ -188,6 +194,7 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
             web_port=config.web.port if config.web.enabled else None,
         )
         bot.ownership = cluster
+        outbox.owns = cluster.owns_target
     # Enrolment figures for /metrics, the dashboard and the daily coverage snapshots.
     enrolment = EnrolmentTracker(verification, clock)
     bot.add_feature(EnrolmentFeature(

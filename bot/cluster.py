@@ -320,6 +320,16 @@ class ClusterOwnership(Ownership):
             self._homes[user] = compound
         return compound
 
+    async def owns_target(self, target: str) -> bool:
+        """Whether this process carries out recorded effects on ``target`` (a room, or a
+        person's direct messages: their compound's owner), bot/runtime/outbox.py."""
+        kind, _, name = target.partition(":")
+        if kind == "person":
+            return await self.owns_invite(name)
+        if kind == "room":
+            return await self.owns(name)
+        return self._is_primary(self.directory())
+
     async def owns(self, room_id: str) -> bool:
         """Whether this process handles events of ``room_id`` now."""
         directory = self.directory()

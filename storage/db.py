@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -84,6 +84,17 @@ class UnitOfWork:
     session: AsyncSession
     task: asyncio.Task[Any] | None
     after_commit: list[Callable[[], Any]] = field(default_factory=list)
+    # Awaited by the task that opened the unit once it committed, outside the transaction
+    # (on SQLite, after the write lock is released): the effects the unit recorded.
+    then: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    _counters: dict[str, int] = field(default_factory=dict)
+
+    def sequence(self, key: str) -> int:
+        """0, 1, 2, ... for ``key`` within this unit: the same numbers when the unit is done
+        again after a rollback."""
+        n = self._counters.get(key, 0)
+        self._counters[key] = n + 1
+        return n
 
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("linli_unit_of_work", default=None)
@@ -212,6 +223,23 @@ class Database:
                 callback()
             except Exception:
                 log.exception("work started after a commit failed")
+        for then in unit.then:
+            try:
+                await then()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # What it carries out is recorded: it is tried again later.
+                log.exception("work carried out after a commit failed")
+
+    def then(self, work: Callable[[], Awaitable[None]]) -> bool:
+        """Have the task that opened the current unit await ``work`` once the unit commits,
+        outside its transaction (False, and nothing done, if no unit is open)."""
+        unit = self.current_unit()
+        if unit is None:
+            return False
+        unit.then.append(work)
+        return True
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` once the current unit of work commits; at once if none is open."""

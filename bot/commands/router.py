@@ -17,7 +17,7 @@ from linli.common.durations import parse_duration
 from linli.common.errors import DomainError, excerpt
 from linli.common.events import MessagePosted
 from linli.common.i18n import Translator
-from linli.common.ids import EventID, RoomID, UserID, parse_user_id
+from linli.common.ids import RoomID, UserID, parse_user_id
 from linli.community.model import STAFF_ROLES, Compound, Role, Station
 
 log = logging.getLogger(__name__)
@@ -62,16 +62,17 @@ class CommandContext:
     compound: Compound | None
     station: Station | None
     translator: Translator
-    reply_fn: Callable[[str, str | None], Awaitable[EventID]]
+    # Sends the reply (through the outbox in a unit of work: once it commits).
+    reply_fn: Callable[[str, str | None], Awaitable[object]]
 
     def t(self, key: str, **params: Any) -> str:
         return self.translator.render(self.locale, key, **params)
 
-    async def reply(self, key: str, **params: Any) -> EventID:
-        return await self.reply_fn(self.t(key, **params), None)
+    async def reply(self, key: str, **params: Any) -> None:
+        await self.reply_fn(self.t(key, **params), None)
 
-    async def reply_text(self, body: str, html: str | None = None) -> EventID:
-        return await self.reply_fn(body, html)
+    async def reply_text(self, body: str, html: str | None = None) -> None:
+        await self.reply_fn(body, html)
 
 
 Handler = Callable[[CommandContext, dict[str, Any]], Awaitable[None]]

@@ -100,6 +100,14 @@ def effect_cause(key: str) -> Iterator[None]:
         _cause.reset(token)
 
 
+def current_cause() -> str | None:
+    """The key of the cause this task's sends derive their transaction ids from, if any."""
+    cause = _cause.get()
+    if cause is None or cause.task is not asyncio.current_task():
+        return None
+    return cause.key
+
+
 def txn_id_for(room_id: str) -> str:
     """The next transaction id for a send to ``room_id``: derived from the current cause,
     random outside one."""

@@ -20,6 +20,7 @@ from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
 from linli.bot.runtime.direct import DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder, Feature
 from linli.bot.runtime.events import EventPath
+from linli.bot.runtime.outbox import Outbox
 from linli.bot.runtime.periodic import PeriodicWork
 from linli.bot.runtime.rooms import RoomKeeping
 from linli.bot.runtime.sync import FatalSyncError, SyncLoop, SyncStats
@@ -49,6 +50,7 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
         router: Router,
         features: Sequence[Feature],
         audit: AuditRepository,
+        outbox: Outbox | None = None,
     ) -> None:
         self.config = config
         self.db = db
@@ -60,13 +62,14 @@ class Bot(SyncLoop, EventPath, RoomKeeping, PeriodicWork):
         self.router = router
         self.features = list(features)
         self.audit = audit
+        self.outbox = outbox  # effects recorded in units of work, carried out after them
         self.state = BotStateRepository(db, clock)
         self.stats = SyncStats()
         self.stop_event = asyncio.Event()
         self.ready = asyncio.Event()
         self.joined_rooms: set[str] = set()
         self._tasks: list[asyncio.Task[Any]] = []
-        self.metric_sources: list[Any] = []
+        self.metric_sources: list[Any] = [outbox.metrics] if outbox is not None else []
         self._last_prune: datetime | None = None
         self._tick_locks: dict[int, asyncio.Lock] = {}  # per feature: one tick at a time
         self._wakers: set[asyncio.Event] = set()  # one per periodic loop: run now

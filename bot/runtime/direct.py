@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway
 from linli.bot.runtime.direct_index import DirectIndex
+from linli.bot.runtime.outbox import Outbox, person_target
 from linli.common.ids import EventID, RoomID, UserID
 from linli.storage.repos.botstate import DirectRoomRepository
 
@@ -24,10 +26,15 @@ class DirectMessenger:
     """Sends direct messages, opening (and remembering) a DM room per person on first use."""
 
     def __init__(self, gateway: MatrixGateway, repo: DirectRoomRepository,
-                 index: DirectIndex | None = None) -> None:
+                 index: DirectIndex | None = None, outbox: Outbox | None = None) -> None:
         self.gateway = gateway
         self.repo = repo
         self.index = index  # the bot's m.direct, where the rooms it opens are listed
+        # Inside a unit of work, a message is recorded there and sent (its room opened if
+        # need be) once the unit commits: opening a room is the slowest call the bot makes.
+        self.outbox = outbox
+        if outbox is not None:
+            outbox.register("dm", self._send_recorded)
         self.rooms: dict[str, str] = {}
         self.by_room: dict[str, UserID] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -98,7 +105,19 @@ class DirectMessenger:
         digest = hashlib.sha256(f"{self.gateway.user_id}\x00{user_id}".encode()).hexdigest()
         return f"linli-dm-{digest[:24]}"
 
-    async def send(self, user_id: str, body: str, html: str | None = None) -> EventID:
+    async def send(self, user_id: str, body: str, html: str | None = None) -> None:
+        """Message ``user_id`` in their direct room (opened on first use); inside a unit of
+        work, once it commits (see ``Outbox``)."""
+        if self.outbox is not None:
+            await self.outbox.submit("dm", person_target(user_id),
+                                     {"user": user_id, "body": body, "html": html})
+        else:
+            await self.send_now(user_id, body, html)
+
+    async def _send_recorded(self, p: dict[str, Any]) -> None:
+        await self.send_now(p["user"], p["body"], p.get("html"))
+
+    async def send_now(self, user_id: str, body: str, html: str | None = None) -> EventID:
         room = await self.room_for(user_id)
         try:
             return await self.gateway.send_text(room, body, html)

@@ -26,10 +26,10 @@ from linli.bot.runtime.direct import DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder, EventEnv, Feature
 from linli.bot.runtime.failures import describe as _describe
 from linli.bot.runtime.lanes import causal_order, plan, run
+from linli.bot.runtime.outbox import Outbox
 from linli.bot.runtime.sync import SYNC_TOKEN, SyncStats
 from linli.common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
 from linli.common.i18n import Translator
-from linli.common.ids import EventID
 from linli.storage.db import Database
 from linli.storage.repos.botstate import BotStateRepository
 
@@ -50,6 +50,7 @@ class EventPath:
     dms: DirectMessenger
     features: list[Feature]
     gateway: MatrixGateway
+    outbox: Outbox | None
     router: Router
     state: BotStateRepository
     ownership: Ownership
@@ -256,8 +257,13 @@ class EventPath:
             roles = directory.roles_in_room(event.sender, event.room_id)
             locale = self.config.bot.default_locale
 
-        async def reply(body: str, html: str | None) -> EventID:
-            return await self.gateway.send_text(event.room_id, body, html, reply_to=event.event_id)
+        async def reply(body: str, html: str | None) -> None:
+            if self.outbox is not None:
+                # Sent once the unit commits, after the effects the command recorded before
+                # it: "已禁言" reaches the officer once the member was told.
+                await self.outbox.send_text(event.room_id, body, html, reply_to=event.event_id)
+            else:
+                await self.gateway.send_text(event.room_id, body, html, reply_to=event.event_id)
 
         return CommandContext(
             event=event, sender=event.sender, room_id=event.room_id, roles=roles, locale=locale,

@@ -18,6 +18,7 @@ from linli.bot.errors import new_ref
 from linli.bot.matrix.gateway import is_transient
 from linli.bot.runtime.env import Feature
 from linli.bot.runtime.failures import describe as _describe
+from linli.bot.runtime.outbox import Outbox
 from linli.common.clock import Clock
 from linli.storage.db import Database
 from linli.storage.repos.botstate import BotStateRepository
@@ -36,6 +37,7 @@ class PeriodicWork:
     config: Config
     db: Database
     features: list[Feature]
+    outbox: Outbox | None
     ownership: Ownership
     state: BotStateRepository
     stop_event: asyncio.Event
@@ -48,6 +50,9 @@ class PeriodicWork:
 
     def _periodic_tasks(self) -> list[asyncio.Task[Any]]:
         tasks = [asyncio.create_task(self._every_tick(self._prune), name="linli-prune")]
+        if self.outbox is not None:
+            tasks.append(asyncio.create_task(self._every_tick(self._retry_effects),
+                                             name="linli-effects"))
         for feature in self.features:
             tasks.append(asyncio.create_task(
                 self._every_tick(partial(self._tick, feature)), name=f"linli-tick-{feature.name}"
@@ -88,8 +93,22 @@ class PeriodicWork:
         """Give each feature the chance to do its time-dependent work (reminders, deadlines,
         schedules) as of the clock's ``now``, one feature after another."""
         await self._prune()
+        await self._retry_effects()
         for feature in self.features:
             await self._tick(feature)
+
+    async def _retry_effects(self) -> None:
+        """Recorded effects due again: after a passing failure, or left by a crash (the
+        first tick after a start carries those out)."""
+        if self.outbox is None:
+            return
+        try:
+            await self.outbox.retry_due()
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("recorded effects wait for the next tick (%s)", _describe(exc))
+            else:
+                log.exception("recorded effects could not be retried (ref: %s)", new_ref())
 
     async def _prune(self) -> None:
         if not self.ownership.runs_periodic_work():

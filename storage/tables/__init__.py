@@ -6,6 +6,7 @@ from linli.storage.tables import (
     core,  # noqa: F401  (registers tables)
     enrolment,  # noqa: F401
     moderation,  # noqa: F401
+    outbox,  # noqa: F401
     questions,  # noqa: F401
     verification,  # noqa: F401
 )

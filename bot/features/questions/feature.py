@@ -20,15 +20,17 @@ from nio import RoomMessageText
 
 from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
+from linli.bot.runtime.outbox import Outbox, room_target
 from linli.bot.web.metrics import Sample
 from linli.common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
-from linli.common.ids import EventID, RoomID, UserID
+from linli.common.ids import EventID, RoomID, StationId, UserID
 from linli.community.model import STAFF_ROLES, Compound, Directory, Role
 from linli.questions.detect import strip_reply_fallback
 from linli.questions.model import (
     CommandResult,
     EditMessage,
     Effect,
+    FlagLevel,
     MessageIn,
     PostDigest,
     PostFlag,
@@ -67,6 +69,7 @@ class QuestionsFeature:
         directory: Callable[[], Directory],
         flat_label: FlatLabel = no_flat_label,
         sender_cache_size: int = SENDER_CACHE_SIZE,
+        outbox: Outbox | None = None,
     ) -> None:
         self.service = service
         self.repository = repository
@@ -81,6 +84,12 @@ class QuestionsFeature:
         # looked up again at once.
         self._flats: OrderedDict[tuple[int, str], tuple[str, float]] = OrderedDict()
         self._model_checked = 0.0
+        # Flags, their edits and digests decided in a unit of work are recorded there and
+        # posted once it commits (bot/runtime/outbox.py): a tick with fifty flags due no
+        # longer holds SQLite's write lock while it posts them.
+        self.outbox = outbox
+        if outbox is not None:
+            outbox.register("questions", self._carry_out_recorded)
 
     # ---- Feature protocol --------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -194,6 +203,19 @@ class QuestionsFeature:
 
     # ---- effects -----------------------------------------------------------------------------
     async def carry_out(self, effects: Iterable[Effect]) -> None:
+        """Carry out the service's effects; inside a unit of work, record them to be carried
+        out once it commits (in order per room)."""
+        if self.outbox is None:
+            await self._carry_out_now(effects)
+            return
+        for effect in effects:
+            await self.outbox.submit("questions", room_target(effect.room_id),
+                                     _payload(effect))
+
+    async def _carry_out_recorded(self, payload: dict[str, Any]) -> None:
+        await self._carry_out_now([_effect(payload)])
+
+    async def _carry_out_now(self, effects: Iterable[Effect]) -> None:
         """Post flags (with the service's txn id, so a retry is deduplicated by the homeserver),
         edit flags and post digests. A refusal is logged and the rest go on; a passing failure
         propagates and the caller's unit of work (event or tick) is rolled back and done
@@ -318,3 +340,25 @@ class QuestionsFeature:
         sender = UserID(event.sender)
         self._remember_sender(event_id, sender)
         return sender
+
+
+def _payload(effect: Effect) -> dict[str, Any]:
+    """An effect as the outbox records it (JSON; encrypted at rest: a flag quotes the
+    question and names the flat)."""
+    if isinstance(effect, PostFlag):
+        return {"do": "flag", "question": effect.question_id, "level": effect.level.value,
+                "room": effect.room_id, "body": effect.body, "txn": effect.txn_id}
+    if isinstance(effect, EditMessage):
+        return {"do": "edit", "room": effect.room_id, "event": effect.event_id,
+                "body": effect.body}
+    return {"do": "digest", "station": int(effect.station_id), "week": effect.week,
+            "room": effect.room_id, "body": effect.body, "txn": effect.txn_id}
+
+
+def _effect(p: dict[str, Any]) -> Effect:
+    room = RoomID(p["room"])
+    if p["do"] == "flag":
+        return PostFlag(int(p["question"]), FlagLevel(p["level"]), room, p["body"], p["txn"])
+    if p["do"] == "edit":
+        return EditMessage(room, EventID(p["event"]), p["body"])
+    return PostDigest(StationId(p["station"]), p["week"], room, p["body"], p["txn"])

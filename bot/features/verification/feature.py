@@ -26,6 +26,7 @@ service already formatted times and durations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -52,6 +53,7 @@ from linli.bot.matrix.gateway import (
     is_transient,
 )
 from linli.bot.runtime import DirectMessenger, EventEnv
+from linli.bot.runtime.outbox import Outbox, person_target, room_target
 from linli.bot.web.metrics import Sample
 from linli.common.errors import DomainError, excerpt
 from linli.common.events import (
@@ -62,7 +64,7 @@ from linli.common.events import (
     MessagePosted,
 )
 from linli.common.i18n import Translator
-from linli.common.ids import EventID, RoomID, UserID
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
 from linli.community.model import AdmissionMode, Compound, Directory, Role
 from linli.verification.model import (
     AttemptOutcome,
@@ -126,6 +128,7 @@ class VerificationFeature:
         muted_by_moderation: MutedByModeration | None = None,
         default_locale: str = "zh-CN",
         prefix: str = "!",
+        outbox: Outbox | None = None,
     ) -> None:
         self.service = service
         self.gateway = gateway
@@ -137,6 +140,11 @@ class VerificationFeature:
         self.prefix = prefix
         self.outcomes: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        # Effects decided in a unit of work are recorded there and carried out once it
+        # commits (bot/runtime/outbox.py); without one, at once.
+        self.outbox = outbox
+        if outbox is not None:
+            outbox.register("verification", self._carry_out_recorded)
 
     # feature protocol ---------------------------------------------------------------------
     def commands(self) -> Iterable[Command]:
@@ -273,14 +281,38 @@ class VerificationFeature:
 
     # effects ----------------------------------------------------------------------------------
     async def carry_out(self, effects: Sequence[Effect]) -> None:
-        """Carry out each effect on its own; a refusal is logged and does not stop the rest,
-        a passing failure propagates (the caller's unit of work is done again)."""
+        """Carry out each effect on its own (inside a unit of work: record it, to be carried
+        out once the unit commits); a refusal is logged and does not stop the rest, a passing
+        failure propagates (the caller's unit of work is done again, or the recorded effect
+        waits for the outbox's retry)."""
         for effect in effects:
-            if effect.cause:
-                with effect_cause(effect.cause):
+            with effect_cause(effect.cause) if effect.cause else contextlib.nullcontext():
+                if self.outbox is None:
                     await self._carry_out_one(effect)
-            else:
-                await self._carry_out_one(effect)
+                else:
+                    await self.outbox.submit("verification", self._target(effect),
+                                             _payload(effect))
+
+    def _target(self, effect: Effect) -> str:
+        """Whose effects keep their order with this one: the person's direct messages, or
+        the room's changes and messages."""
+        if effect.kind is EffectKind.SEND_DM and effect.user_id is not None:
+            return person_target(effect.user_id)
+        compound = self.directory().compounds.get(effect.compound_id)
+        if effect.kind is EffectKind.NOTIFY_OFFICERS and compound is not None:
+            room = self._officers_room(compound)
+            if room is not None:
+                return room_target(room)
+        if compound is not None and compound.room_id:
+            return room_target(compound.room_id)
+        return f"compound:{effect.compound_id}"  # skipped when carried out: no room
+
+    async def _carry_out_recorded(self, payload: dict[str, Any]) -> None:
+        await self._carry_out_one(Effect(
+            EffectKind(payload["kind"]), CompoundId(payload["compound"]),
+            UserID(payload["user"]) if payload.get("user") else None, payload.get("key"),
+            dict(payload.get("params") or {}), payload.get("cause") or "",
+        ))
 
     async def _carry_out_one(self, effect: Effect) -> None:
         try:
@@ -546,7 +578,10 @@ class VerificationFeature:
         """Remove a message that holds a full name; a refusal is logged (an officer can
         remove it by hand) and the rest goes on."""
         try:
-            await self.gateway.redact(room_id, event_id)
+            if self.outbox is not None:
+                await self.outbox.redact(room_id, event_id)
+            else:
+                await self.gateway.redact(room_id, event_id)
         except Exception as exc:
             if is_transient(exc):
                 raise
@@ -572,13 +607,22 @@ class VerificationFeature:
 
     async def _send_quietly(self, room_id: str, body: str) -> None:
         try:
-            await self.gateway.send_text(room_id, body)
+            if self.outbox is not None:
+                await self.outbox.send_text(room_id, body)
+            else:
+                await self.gateway.send_text(room_id, body)
         except Exception as exc:
             if is_transient(exc):
                 raise
             log.warning("could not send a verification message to %s: %s", room_id,
                         _describe(exc))
 
+
+
+def _payload(effect: Effect) -> dict[str, Any]:
+    return {"kind": effect.kind.value, "compound": int(effect.compound_id),
+            "user": effect.user_id, "key": effect.key, "params": dict(effect.params),
+            "cause": effect.cause}
 
 
 def may_hold_a_name(text: str) -> bool:
