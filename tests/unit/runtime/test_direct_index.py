@@ -3,6 +3,7 @@ only when something is missing; a homeserver refusal never holds a direct messag
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from linli.bot.matrix.gateway import MatrixActionError
@@ -17,6 +18,7 @@ class FakeGateway:
 
     async def account_data(self, event_type: str) -> dict[str, Any]:
         assert event_type == M_DIRECT
+        await asyncio.sleep(0)  # a request: other tasks run meanwhile
         if self.fail:
             raise MatrixActionError("read m.direct", "M_FORBIDDEN", "no")
         return {k: list(v) for k, v in self.content.items()}
@@ -42,3 +44,14 @@ async def test_rooms_are_merged_with_what_is_there_and_written_once() -> None:
 async def test_a_refusal_is_logged_not_raised() -> None:
     index = DirectIndex(FakeGateway(fail=True))  # type: ignore[arg-type]
     await index.add("@a:x", "!a:x")
+
+
+async def test_rooms_added_at_once_are_written_together() -> None:
+    """A storm of joins: the rooms added while one write is on its way go in the next one,
+    so a hundred rooms cost two writes and no prompt waits for a hundred writes."""
+    gateway = FakeGateway({"@old:x": ["!old:x"]})
+    index = DirectIndex(gateway)  # type: ignore[arg-type]
+    await asyncio.gather(*(index.add(f"@r{i}:x", f"!r{i}:x") for i in range(100)))
+    assert gateway.writes <= 2
+    assert len(gateway.content) == 101 and gateway.content["@old:x"] == ["!old:x"]
+    assert all(gateway.content[f"@r{i}:x"] == [f"!r{i}:x"] for i in range(100))
