@@ -8,6 +8,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from linli.bot.cluster import ClusterOwnership
@@ -23,7 +24,7 @@ from linli.bot.features.questions.feature import QuestionsFeature
 from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from linli.bot.runtime.direct_index import DirectIndex
+from linli.bot.runtime.direct_index import M_DIRECT_LOCK, DirectIndex
 from linli.bot.services import Services
 from linli.bot.web.app import WebServer, build_web_app
 from linli.bot.web.metrics import MetricSource, Sample
@@ -130,7 +131,10 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     db, clock, translator = services.db, services.clock, services.translator
     gateway = MatrixGateway(config.matrix)
     directory = DirectoryHolder(services.community, config.bot.admins)
-    dms = DirectMessenger(gateway, services.direct_rooms, DirectIndex(gateway))
+    # m.direct is rewritten whole: its writers take turns across processes (README
+    # "Several processes").
+    index = DirectIndex(gateway, partial(db.advisory_lock, M_DIRECT_LOCK))
+    dms = DirectMessenger(gateway, services.direct_rooms, index)
     router = Router(translator, prefix=config.bot.command_prefix,
                     roles_anywhere=lambda user: directory.current.roles_anywhere(user))
     bot = Bot(
