@@ -8,6 +8,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from linli.bot.cluster import ClusterOwnership
@@ -23,7 +24,7 @@ from linli.bot.features.questions.feature import QuestionsFeature
 from linli.bot.features.verification.feature import VerificationFeature
 from linli.bot.matrix.gateway import MatrixGateway
 from linli.bot.runtime import Bot, DirectMessenger, DirectoryHolder, FatalSyncError
-from linli.bot.runtime.direct_index import DirectIndex
+from linli.bot.runtime.direct_index import M_DIRECT_LOCK, DirectIndex
 from linli.bot.runtime.outbox import Outbox
 from linli.bot.services import Services
 from linli.bot.web.app import WebServer, build_web_app
@@ -134,7 +135,10 @@ async def build_app(config: Config, clock: Clock | None = None) -> App:
     directory = DirectoryHolder(services.community, config.bot.admins)
     # Effects decided in a unit of work are carried out once it commits (bot/runtime/outbox.py).
     outbox = Outbox(db, OutboxRepository(db, clock, services.protector), gateway, clock)
-    dms = DirectMessenger(gateway, services.direct_rooms, DirectIndex(gateway), outbox=outbox)
+    # m.direct is rewritten whole: its writers take turns across processes (README
+    # "Several processes").
+    index = DirectIndex(gateway, partial(db.advisory_lock, M_DIRECT_LOCK))
+    dms = DirectMessenger(gateway, services.direct_rooms, index, outbox=outbox)
     router = Router(translator, prefix=config.bot.command_prefix,
                     roles_anywhere=lambda user: directory.current.roles_anywhere(user))
     bot = Bot(

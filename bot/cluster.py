@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
 from linli.bot.web.metrics import Sample
 from linli.common.ids import CompoundId, UserID
+from linli.common.ports import CompoundScope
 from linli.community.model import Directory, Station
 from linli.storage.db import normalise_url
 from linli.storage.repos.botstate import BotStateRepository
@@ -132,7 +133,14 @@ class Ownership:
         yield True
 
     def runs_periodic_work(self) -> bool:
+        """Whether this process does the periodic work that is not per compound (bulletin
+        schedules, enrolment figures, pruning done-marks): one process of several."""
         return True
+
+    def periodic_scope(self) -> CompoundScope:
+        """The compounds whose periodic work (reminders, removals, deadlines, unmutes) this
+        process does now; None: every compound."""
+        return None
 
     async def owns_invite(self, inviter: str) -> bool:
         return True
@@ -177,9 +185,11 @@ class ClusterStats:
 class ClusterOwnership(Ownership):
     """Several processes on one PostgreSQL database divide the compounds: each compound, the
     officers' rooms of its station (with the station's first compound) and the direct rooms
-    of its residents belong to the process holding its lease. Periodic work belongs to the
-    process holding the first compound. ``run`` keeps the leases: a heartbeat and a renewal
-    every third of the lease time, a fair share taken, the excess given back."""
+    of its residents belong to the process holding its lease, and so does the compound's
+    periodic work (reminders, removals, deadlines, unmutes: ``periodic_scope``); the periodic
+    work that is not per compound belongs to the process holding the first compound. ``run``
+    keeps the leases: a heartbeat and a renewal every third of the lease time, a fair share
+    taken, the excess given back."""
 
     def __init__(
         self,
@@ -264,6 +274,14 @@ class ClusterOwnership(Ownership):
 
     def runs_periodic_work(self) -> bool:
         return self._is_primary(self.directory())
+
+    def periodic_scope(self) -> CompoundScope:
+        """The compounds this process owns; the process holding the first compound also
+        does the work of compounds without a room (no lease is kept for them)."""
+        directory = self.directory()
+        if not self._is_primary(directory):
+            return self.owned
+        return self.owned | {c.id for c in directory.compounds.values() if not c.room_id}
 
     async def owns_invite(self, inviter: str) -> bool:
         compound = await self._home_of(UserID(inviter))
@@ -509,7 +527,7 @@ class ClusterOwnership(Ownership):
         return {
             "process": self.id,
             "compounds_owned": len(self.owned),
-            "periodic_work": self.runs_periodic_work(),
+            "periodic_work": self.runs_periodic_work(),  # the work not per compound
             "handovers_in": self.stats.handovers_in,
             "handovers_out": self.stats.handovers_out,
         }

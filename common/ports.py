@@ -13,6 +13,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from linli.common.ids import CompoundId
+
+CompoundScope = frozenset[CompoundId] | None
+"""The compounds whose periodic work (reminders, removals, deadlines, unmutes) a caller does:
+the ids of the compounds its process owns when several processes share the database, or None
+for every compound (one process). Stores narrow their queries of due work to it."""
+
+
+def in_scope(scope: CompoundScope, compound_id: int) -> bool:
+    """Whether the compound's periodic work is the caller's."""
+    return scope is None or compound_id in scope
+
 
 @dataclass(frozen=True)
 class AuditEntry:

@@ -363,9 +363,12 @@ class ModerationService:
     ) -> list[tuple[Restriction, list[Effect]]]:
         """The restrictions due by ``now``, each claimed (marked lifted) with the effects that
         end it. The edge carries them out, then says how it went with ``record_lift``; it
-        derives its transaction ids from the restriction's id."""
+        derives its transaction ids from the restriction's id. ``compound_ids``: only these
+        compounds' (the ones this process owns); None: every compound's."""
         now = now or self.clock.now()
         lifts: list[tuple[Restriction, list[Effect]]] = []
+        if compound_ids is not None and not compound_ids:
+            return lifts  # a process that owns no compound now
         while True:
             batch = await self.repo.claim_due(
                 now, self.bot_user_id, limit=_DUE_BATCH, compound_ids=compound_ids

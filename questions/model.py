@@ -3,7 +3,7 @@ what it gets back (effects), and the storage port the service needs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -273,7 +273,11 @@ class QuestionStore(Protocol):
 
     async def set_rating(self, question_id: int, rating: Rating) -> None: ...
 
-    async def due(self, now: datetime, limit: int) -> list[Question]: ...
+    async def due(
+        self, now: datetime, limit: int, compound_ids: Collection[int] | None = None
+    ) -> list[Question]:
+        """Open questions whose next check time has come, of these compounds (None: all)."""
+        ...
 
     async def set_next_check(self, question_id: int, when: datetime | None) -> None: ...
 

@@ -19,6 +19,7 @@ from linli.common.clock import Clock
 from linli.common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from linli.common.i18n import DEFAULT_LOCALE, Translator
 from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.common.ports import CompoundScope, in_scope
 from linli.community.model import STAFF_ROLES, Compound, Directory, Role, Station
 from linli.questions import policy, stats
 from linli.questions.classifier import Classifier
@@ -491,16 +492,19 @@ class QuestionService:
         return text
 
     # ---- time ----------
-    async def tick(self) -> list[Effect]:
-        """Periodic work: flags and escalations past due, expiry, weekly digests."""
+    async def tick(self, scope: CompoundScope = None) -> list[Effect]:
+        """Periodic work: flags and escalations past due, expiry, weekly digests, of the
+        compounds in ``scope`` (the ones this process owns; None: all) and of the stations
+        whose first compound is among them."""
         now = self.clock.now()
         effects: list[Effect] = []
-        for q in await self.store.due(now, DUE_BATCH):
-            try:
-                effects += await self._check(q, now)
-            except Exception:  # one bad question must not stop the others
-                log.exception("question %s: due check failed", q.id)
-        effects += await self._digests(now)
+        if scope is None or scope:
+            for q in await self.store.due(now, DUE_BATCH, scope):
+                try:
+                    effects += await self._check(q, now)
+                except Exception:  # one bad question must not stop the others
+                    log.exception("question %s: due check failed", q.id)
+        effects += await self._digests(now, scope)
         return effects
 
     async def _check(self, q: Question, now: datetime) -> list[Effect]:
@@ -583,14 +587,20 @@ class QuestionService:
         return edits
 
     # ---- digests ----------
-    async def _digests(self, now: datetime) -> list[Effect]:
+    async def _digests(self, now: datetime, scope: CompoundScope = None) -> list[Effect]:
         """Once a week per officers' room, after ``digest_weekday`` ``digest_time`` local time,
         the previous ISO week's figures. Claimed in the database, so one digest per week even
         across restarts and several processes (lost if the process dies mid-post)."""
         directory = self.directory()
         effects: list[Effect] = []
         for station in directory.stations.values():
-            if not station.officers_room_id or not directory.compounds_of_station(station.id):
+            compounds = directory.compounds_of_station(station.id)
+            if not station.officers_room_id or not compounds:
+                continue
+            # The station's work goes with its first compound (the one with a room, if any),
+            # as its officers' room does when several processes share the compounds.
+            first = min([c.id for c in compounds if c.room_id] or [c.id for c in compounds])
+            if not in_scope(scope, first):
                 continue
             tz = self._station_tz(directory, station)
             local = now.astimezone(ZoneInfo(tz))

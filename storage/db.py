@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -248,6 +249,25 @@ class Database:
             callback()
         else:
             unit.after_commit.append(callback)
+
+    @asynccontextmanager
+    async def advisory_lock(self, name: str) -> AsyncIterator[None]:
+        """Hold a lock named ``name`` against every process on this database while the block
+        runs (a read-modify-write of something outside the database, such as the bot's
+        account data). On PostgreSQL a transaction-level advisory lock
+        (``pg_advisory_xact_lock``) on a connection of its own, outside any unit of work: it
+        ends with the block, or with the connection if the process dies; waiting for it
+        gives up after 10 s (a passing failure). On SQLite nothing: one process only
+        (bot/cluster.py), whose callers take turns on a lock of their own."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big",
+                             signed=True)
+        async with self.engine.connect() as conn, conn.begin():
+            await conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            yield
 
     async def ping(self) -> bool:
         try:

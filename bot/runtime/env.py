@@ -34,7 +34,13 @@ class Feature(Protocol):
 
     async def on_event(self, event: ChatEvent, env: EventEnv) -> None: ...
 
-    async def tick(self, now: datetime) -> None: ...
+    async def tick(self, now: datetime) -> None:
+        """The feature's time-dependent work. A feature whose work is per compound sets
+        ``divided_tick = True`` and takes ``tick(now, scope)``: the compounds this process
+        owns (``linli.common.ports.CompoundScope``); the others' ticks run in one process
+        (see bot/runtime/periodic.py)."""
+        ...
+
 
 class DirectoryHolder:
     """The current Directory snapshot. ``refresh`` reloads it when the directory version

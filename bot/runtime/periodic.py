@@ -1,5 +1,21 @@
 """Periodic work, each in a task of its own: each feature's time-dependent work (reminders,
-removals, deadlines, schedules, unmutes, figures) and the pruning of old done-marks."""
+removals, deadlines, schedules, unmutes, figures) and the pruning of old done-marks.
+
+With several processes on one database (bot/cluster.py) the work is divided by compound:
+features whose work is per compound (``divided_tick``: verification's reminders and
+removals, questions' flags, escalations and digests, moderation's ends of mutes and bans)
+tick in every process, each for the compounds it owns (``Ownership.periodic_scope``). What is
+not per compound stays with one process, the one holding the first compound
+(``Ownership.runs_periodic_work``): bulletin schedules fanned out to many rooms (the
+broadcasts feature holds a lease of its own besides), enrolment figures snapshots, and the
+pruning of done-marks.
+
+A compound handed over while a tick runs may be in the scope of two ticks at once, the old
+owner's and the new one's: nothing is done twice, because each piece of due work is claimed
+in the database (a conditional update, rows locked ``FOR UPDATE SKIP LOCKED``, a unique flag
+row) in the tick's unit of work, together with what is carried out; the other tick finds it
+claimed, or skips the rows held, and a tick rolled back leaves it to the next one, which does
+it with the same transaction ids."""
 
 from __future__ import annotations
 
@@ -116,19 +132,27 @@ class PeriodicWork:
         await self._prune_handled_events(self.clock.now())
 
     async def _tick(self, feature: Feature) -> None:
-        if not self.ownership.runs_periodic_work():
+        divided = getattr(feature, "divided_tick", False)
+        if not divided and not self.ownership.runs_periodic_work():
             return  # another process's (bot/cluster.py)
         lock = self._tick_locks.setdefault(id(feature), asyncio.Lock())
         async with lock:  # the feature's loop and a caller of run_due never overlap
             started = time.monotonic()
             try:
+                if divided:
+                    # The compounds this process owns as the tick starts; a handover during
+                    # the tick is safe (see the module's docstring).
+                    work = partial(feature.tick, self.clock.now(),  # type: ignore[call-arg]
+                                   self.ownership.periodic_scope())
+                else:
+                    work = partial(feature.tick, self.clock.now())
                 if getattr(feature, "durable_tick", False):
                     # What the work claims and what it carries out commit together: a crash
                     # or a passing failure leaves it all to the next tick.
                     async with self.db.unit_of_work():
-                        await feature.tick(self.clock.now())
+                        await work()
                 else:
-                    await feature.tick(self.clock.now())
+                    await work()
             except Exception as exc:
                 if is_transient(exc):
                     log.warning("periodic work of %s paused by a passing failure (%s); "

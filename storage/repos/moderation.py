@@ -178,7 +178,13 @@ class ModerationRepository:
             .limit(limit)
         )
         if compound_ids is not None:
+            # One statement whatever the number of compounds (an expanding bind parameter).
             query = query.where(RestrictionRow.compound_id.in_(list(compound_ids)))
+        if self.db.current_unit() is not None:
+            # In the periodic work's unit of work: restrictions another process's tick
+            # claimed and has not committed yet (a compound handed over mid-tick) are left
+            # to it rather than waited for; the conditional update below hands each out once.
+            query = query.with_for_update(skip_locked=True)
         async with self.db.transaction() as s:
             ids = list((await s.scalars(query)).all())
             if not ids:

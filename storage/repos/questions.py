@@ -5,7 +5,7 @@ Question text is resident content: it is stored (the flag shows it) but never lo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -268,14 +268,16 @@ class QuestionRepository:
                 .values(rating=rating.value)
             )
 
-    async def due(self, now: datetime, limit: int) -> list[Question]:
-        """Open questions whose next check time has come (served by the state/next_check index)."""
-        return await self._many(
-            select(QuestionRow)
-            .where(QuestionRow.state == _OPEN, QuestionRow.next_check_at <= now)
-            .order_by(QuestionRow.next_check_at)
-            .limit(limit)
-        )
+    async def due(
+        self, now: datetime, limit: int, compound_ids: Collection[int] | None = None
+    ) -> list[Question]:
+        """Open questions whose next check time has come (served by the state/next_check
+        index), of these compounds (None: all) in one statement whatever their number."""
+        query = select(QuestionRow).where(
+            QuestionRow.state == _OPEN, QuestionRow.next_check_at <= now)
+        if compound_ids is not None:
+            query = query.where(QuestionRow.compound_id.in_(list(compound_ids)))
+        return await self._many(query.order_by(QuestionRow.next_check_at).limit(limit))
 
     async def set_next_check(self, question_id: int, when: datetime | None) -> None:
         async with self.db.transaction() as s:

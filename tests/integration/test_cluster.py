@@ -60,6 +60,7 @@ COMPOUNDS = 3
 JOINERS = 2  # per compound and phase
 LEASE = 3.0  # seconds (cluster.lease)
 WAIT = 90.0  # for effects on a loaded machine
+FLAG_POSTED = re.compile(r"question \d+: flag posted in ")  # the questions feature's log line
 
 
 async def build(hs: LocalSynapse, bot_account: Account, db_url: str, tmp_path: Path,
@@ -247,6 +248,11 @@ async def test_three_processes_share_the_compounds_and_survive_a_kill(
             print(f"before the kill:\n{tally.table()}")  # type: ignore[attr-defined]
             assert tally.clean(), tally.details()  # type: ignore[attr-defined]
             assert set(replies.values()) == {1}, replies
+            # Each compound's periodic work is its owner's: every process posted the flag of
+            # the question asked in its own compound (not one process all of them).
+            flags = [len(FLAG_POSTED.findall(bot.log.read_text(errors="replace")))
+                     for bot in bots if bot.log is not None]
+            assert flags == [1] * PROCESSES, flags
 
             # SIGKILL one process: its compound is taken over, and new joins and questions
             # everywhere are handled exactly once.

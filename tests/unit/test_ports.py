@@ -11,9 +11,11 @@ import pytest
 
 from linli.common.ports import AuditLog, Transactions
 from linli.moderation.ports import ModerationStore
+from linli.questions.model import QuestionStore
 from linli.storage.db import Database
 from linli.storage.repos.audit import AuditRepository
 from linli.storage.repos.moderation import ModerationRepository
+from linli.storage.repos.questions import QuestionRepository
 from linli.storage.repos.verification import VerificationRepository
 from linli.verification.ports import MemberStore, RegistryStore, VerificationStore
 
@@ -21,6 +23,7 @@ PAIRS: list[tuple[Any, type]] = [
     (Transactions, Database),
     (AuditLog, AuditRepository),
     (ModerationStore, ModerationRepository),
+    (QuestionStore, QuestionRepository),
     (RegistryStore, VerificationRepository),
     (MemberStore, VerificationRepository),
     (VerificationStore, VerificationRepository),

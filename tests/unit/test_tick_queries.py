@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import event
 
 from linli.common.clock import FakeClock
-from linli.common.ids import RoomID, UserID
+from linli.common.ids import CompoundId, EventID, RoomID, UserID
 from linli.community.model import Compound
 from linli.moderation.model import RestrictionKind
+from linli.questions.model import NewQuestion
 from linli.storage.db import Database
 from linli.storage.repos.community import CommunityRepository
 from linli.storage.repos.moderation import ModerationRepository
+from linli.storage.repos.questions import QuestionRepository
 from linli.verification.model import EffectKind
 from tests.unit.moderation.world import build_world
 from tests.unit.verification.fixtures import make_world
@@ -124,3 +126,55 @@ async def test_ending_mutes_costs_the_same_for_3_or_30_of_them(
     audit = [e for e in await service.audit.recent(limit=100)  # type: ignore[attr-defined]
              if e.action == "auto_unmute"]
     assert len(audit) == 33
+
+
+async def test_a_scoped_tick_costs_the_same_for_a_scope_of_2_or_12_compounds(
+    db: Database, clock: FakeClock
+) -> None:
+    """A process of several ends the mutes, and finds the due questions, of the compounds it
+    owns: the scope is one bind parameter of one statement, whatever its size, and what lies
+    outside it is left alone."""
+    world = await build_world(db, clock)
+    community = CommunityRepository(db, clock)
+    repo = ModerationRepository(db, clock)
+    questions = QuestionRepository(db, clock)
+    service = world.service()
+    compounds = [await community.create_compound(
+        slug=f"c{i}", name=f"c{i}", station_id=world.station.id, room_id=f"!c{i}:hs")
+        for i in range(20)]
+    for c in compounds:
+        for i in range(2):
+            await repo.add_restriction(
+                compound_id=c.id, room_id=RoomID(c.room_id or ""), user_id=UserID(f"@m{i}:hs"),
+                kind=RestrictionKind.MUTE, imposed_by=UserID("@wang:hs"), reason="",
+                ends_at=clock.now() + H, previous_level=0, muted_level=-1,
+            )
+            await questions.add(NewQuestion(
+                compound_id=c.id, room_id=RoomID(c.room_id or ""), event_id=EventID(f"$q{i}"),
+                asker=UserID(f"@a{i}:hs"), asker_flat=None, text="?", topic="other",
+                urgent=False, asked_at=clock.now(), due_at=clock.now() + H,
+                escalate_at=clock.now() + 2 * H, expires_at=clock.now() + 9 * H,
+            ), clock.now() + H)
+    clock.advance(2 * H)
+    small = frozenset(c.id for c in compounds[:2])
+    large = frozenset(c.id for c in compounds[2:14])
+    found: dict[str, list[Any]] = {}
+
+    async def due(name: str, scope: frozenset[CompoundId]) -> None:
+        async with db.unit_of_work():  # as the runtime runs it
+            found[name] = await service.due(compound_ids=scope)
+            found[f"{name} questions"] = await questions.due(clock.now(), 500, scope)
+
+    counts = {name: await statements_of(db, lambda n=name, s=scope: due(n, s))  # type: ignore[misc]
+              for name, scope in (("small", small), ("large", large))}
+    assert counts["small"] == counts["large"], counts
+    lifted = [e for e in await service.audit.recent(limit=100)  # type: ignore[attr-defined]
+              if e.action == "auto_unmute"]
+    assert sorted(e.compound_id for e in lifted) == sorted([*small, *large] * 2)
+    for name, scope in (("small", small), ("large", large)):
+        assert {q.compound_id for q in found[f"{name} questions"]} == scope
+        assert len(found[f"{name} questions"]) == 2 * len(scope)
+    # The compounds of no scope here (another process's) keep their mutes and questions.
+    rest = frozenset(c.id for c in compounds[14:])
+    assert len(await repo.active_in_compounds(list(rest), RestrictionKind.MUTE)) == 2 * len(rest)
+    assert len(await questions.due(clock.now(), 500, rest)) == 2 * len(rest)

@@ -29,6 +29,7 @@ from linli.bot.web.metrics import Sample
 from linli.common.errors import excerpt
 from linli.common.events import ChatEvent, MessagePosted
 from linli.common.i18n import Translator, humanize_duration
+from linli.common.ports import CompoundScope
 from linli.community.model import Compound, Role
 from linli.moderation.flood import FloodControl
 from linli.moderation.model import (
@@ -122,6 +123,7 @@ class ModerationFeature:
     name = "moderation"
     sees_commands = True  # "!x" floods count like any other message
     durable_tick = True  # the runtime runs tick() in a unit of work
+    divided_tick = True  # tick() takes the compounds this process owns (bot/cluster.py)
 
     def __init__(
         self,
@@ -202,16 +204,17 @@ class ModerationFeature:
             return
         self.actions[Action.FLOOD_MUTE] += 1
 
-    async def tick(self, now: datetime) -> None:
-        """End the timed restrictions that are due (their end times are in the database, so
-        this works across restarts).
+    async def tick(self, now: datetime, scope: CompoundScope = None) -> None:
+        """End the timed restrictions that are due in the compounds of ``scope`` (the ones
+        this process owns; None: all). Their end times are in the database, so this works
+        across restarts and handovers.
 
         ``due_lifts`` marks each restriction lifted as it hands out its effects; they are
         applied here, one lift after another, in the runtime's unit of work: a crash or a
         passing failure rolls the marks back and the lifts are done again on the next tick,
         their reports with the same transaction ids (derived from the restriction).
         """
-        for restriction, effects in await self.service.due_lifts(now):
+        for restriction, effects in await self.service.due_lifts(now, scope):
             with effect_cause(f"moderation-lift:{restriction.id}"):
                 error = None
                 for group in split_by_action(effects):

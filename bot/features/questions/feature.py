@@ -24,6 +24,7 @@ from linli.bot.runtime.outbox import Outbox, room_target
 from linli.bot.web.metrics import Sample
 from linli.common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
 from linli.common.ids import EventID, RoomID, StationId, UserID
+from linli.common.ports import CompoundScope
 from linli.community.model import STAFF_ROLES, Compound, Directory, Role
 from linli.questions.detect import strip_reply_fallback
 from linli.questions.model import (
@@ -60,6 +61,7 @@ def no_flat_label(compound: Compound, user_id: UserID) -> str | None:
 class QuestionsFeature:
     name = "questions"
     durable_tick = True  # the runtime runs tick() in a unit of work
+    divided_tick = True  # tick() takes the compounds this process owns (bot/cluster.py)
 
     def __init__(
         self,
@@ -148,10 +150,12 @@ class QuestionsFeature:
             )
         await self.carry_out(effects)
 
-    async def tick(self, now: datetime) -> None:
+    async def tick(self, now: datetime, scope: CompoundScope = None) -> None:
+        """Flags, escalations, expiry and digests of the compounds in ``scope`` (the ones this
+        process owns; None: all); and, in every process, a model retrained meanwhile."""
         if time.monotonic() - self._model_checked >= MODEL_CHECK_SECONDS:
             await self._refresh_model()
-        await self.carry_out(await self.service.tick())
+        await self.carry_out(await self.service.tick(scope))
 
     async def metrics(self) -> list[Sample]:
         open_, flagged, escalated = await self.repository.open_counts()

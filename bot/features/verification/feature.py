@@ -65,6 +65,7 @@ from linli.common.events import (
 )
 from linli.common.i18n import Translator
 from linli.common.ids import CompoundId, EventID, RoomID, UserID
+from linli.common.ports import CompoundScope, in_scope
 from linli.community.model import AdmissionMode, Compound, Directory, Role
 from linli.verification.model import (
     AttemptOutcome,
@@ -117,6 +118,7 @@ def _describe(exc: Exception) -> str:
 class VerificationFeature:
     name = "verification"
     durable_tick = True  # the runtime runs tick() in a unit of work
+    divided_tick = True  # tick() takes the compounds this process owns (bot/cluster.py)
 
     def __init__(
         self,
@@ -182,12 +184,14 @@ class VerificationFeature:
             # handled once like any event (its own id), and redacted like any answer.
             await self._direct_message(event.room_id, event.event_id, event.body, env.dm_user)
 
-    async def tick(self, now: datetime) -> None:
-        """The due work of every compound with a room: reminders, notices, removals, adopted
-        members' prompts. Claimed and carried out in the runtime's unit of work, so a crash
-        or a passing failure in between rolls the claim back and the work is done again,
-        with the same transaction ids (see ``Effect.cause``)."""
-        compounds = [c for c in self.directory().compounds.values() if c.room_id]
+    async def tick(self, now: datetime, scope: CompoundScope = None) -> None:
+        """The due work of every compound with a room in ``scope`` (the compounds this process
+        owns; None: all): reminders, notices, removals, adopted members' prompts. Claimed and
+        carried out in the runtime's unit of work, so a crash or a passing failure in between
+        rolls the claim back and the work is done again, with the same transaction ids (see
+        ``Effect.cause``)."""
+        compounds = [c for c in self.directory().compounds.values()
+                     if c.room_id and in_scope(scope, c.id)]
         if compounds:
             await self.carry_out(await self.service.due_work(compounds, limit=DUE_BATCH))
 

@@ -90,6 +90,9 @@ async def test_processes_divide_the_compounds_and_hand_over(pg: Database) -> Non
     assert a.owned.isdisjoint(c.owned)
     assert len(a.owned | b.owned | c.owned) == 7
     assert sum(p.runs_periodic_work() for p in (a, b, c)) == 1  # one process does it
+    # Each compound's periodic work is its owner's: the scopes divide the compounds.
+    scopes = [p.periodic_scope() for p in (a, b, c)]
+    assert scopes == [a.owned, b.owned, c.owned]
     owners = [p for p in (a, b, c) if await p.owns("!off:hs")]
     assert len(owners) == 1
 
@@ -101,6 +104,28 @@ async def test_processes_divide_the_compounds_and_hand_over(pg: Database) -> Non
     listed = await ClusterRepository(pg).processes(timedelta(seconds=30))
     assert {p.id for p in listed} == {a.id, c.id}
     assert sorted(len(p.compounds) for p in listed) == sorted([len(a.owned), len(c.owned)])
+
+
+async def test_the_periodic_work_of_a_compound_without_a_room_is_the_first_process(
+    pg: Database,
+) -> None:
+    """A compound without a room has no lease; its periodic work (a question or a mute left
+    from before its room was taken away) is done by the process holding the first compound,
+    and by no other."""
+    await _world(pg, 4)
+    repo = CommunityRepository(pg, FakeClock())
+    station = next(iter((await repo.load_directory([])).stations.values()))
+    roomless = await repo.create_compound(slug="bare", name="无房间", station_id=station.id,
+                                          room_id=None)
+    directory = await repo.load_directory([])
+    a, b = _process(pg, directory), _process(pg, directory)
+    for _ in range(3):
+        for p in (a, b):
+            await p.round()
+    assert len(a.owned) == len(b.owned) == 2
+    first, other = (a, b) if a.runs_periodic_work() else (b, a)
+    assert first.periodic_scope() == first.owned | {roomless.id}
+    assert other.periodic_scope() == other.owned
 
 
 async def test_a_silent_process_is_taken_over_when_its_lease_runs_out(pg: Database) -> None:

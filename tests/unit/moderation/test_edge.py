@@ -108,7 +108,9 @@ class FakeService:
     async def due(self, now: datetime) -> list[Effect]:
         return self.batches.pop(0) if self.batches else []
 
-    async def due_lifts(self, now: datetime) -> list[tuple[Any, list[Effect]]]:
+    async def due_lifts(
+        self, now: datetime, compound_ids: Any = None
+    ) -> list[tuple[Any, list[Effect]]]:
         return [(SimpleNamespace(id=i), group)
                 for i, group in enumerate(split_by_action(await self.due(now)))]
 
