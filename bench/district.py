@@ -7,7 +7,7 @@ with generated sync responses of a district (2,000 rooms, 300,000 members), on S
 ``--pg``, on PostgreSQL. The figures go to bench/results/district.json and a table is printed.
 
     python bench/district.py [--rooms 2000] [--residents 200] [--members 300000] [--pg]
-                             [--skip-real] [--skip-synthetic]
+                             [--db sqlite|pg] [--processes N] [--skip-real] [--skip-synthetic]
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def table(r: dict[str, Any]) -> str:
     if "rooms" in r:
         add("rooms (part 1)", r["rooms"])
         add("database (part 1)", r.get("db", "sqlite"))
+        add("bot processes (part 1)", r.get("processes", 1))
         add("rooms created per second", r.get("rooms_created_per_s"))
         add("residents in the storm", r.get("residents"))
         for key, label in (("join_prompt_ms", "join → DM prompt"),
@@ -96,6 +97,11 @@ def table(r: dict[str, Any]) -> str:
         add("bare nio client alone, rooms per second", r.get("bare_rooms_per_s"))
         add("fan-out ratio (notice alone / bare)", r.get("fanout_ratio"))
         add("fan-out ratio (notice in the storm / bare)", r.get("fanout_ratio_storm"))
+        p = r.get("dm_floor_ms") or {}
+        if p.get("p50") is not None:
+            add("floor: bare client opens a DM and prompts, p50/p95/p99",
+                f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}", " ms")
+            add("floor: all the storm's DMs by the bare client", r.get("dm_floor_s"), " s")
         add("bot peak RSS (part 1)", r.get("rss_mib_peak"), " MiB")
         add("bot CPU seconds (whole run / storm)",
             f"{r.get('bot_cpu_s')} / {r.get('bot_cpu_s_storm')}")
@@ -139,6 +145,8 @@ def main() -> int:
     p.add_argument("--pg", action="store_true", help="part 2 on PostgreSQL too")
     p.add_argument("--db", choices=["sqlite", "pg"], default="sqlite",
                    help="the bot's database in part 1")
+    p.add_argument("--processes", type=int, default=1,
+                   help="bot processes in part 1 (more than one: on PostgreSQL)")
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-synthetic", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the working folder")

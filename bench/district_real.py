@@ -38,7 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from nio import AsyncClient, AsyncClientConfig, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    RoomCreateResponse,
+    RoomPreset,
+    RoomSendResponse,
+    RoomVisibility,
+    SyncResponse,
+)
 
 from linli.bot.devserver import Account, LocalSynapse, free_port
 
@@ -159,12 +167,30 @@ class Client:
         await self.client.close()
 
 
-def start_bot_process(config_path: Path, log_file: Path) -> subprocess.Popen[bytes]:
-    """``linli --config FILE run``, the way a deployment runs the bot."""
+def start_bot_process(config_path: Path, log_file: Path,
+                      web_port: int | None = None) -> subprocess.Popen[bytes]:
+    """``linli --config FILE run``, the way a deployment runs the bot (each process of
+    several with its own web port, ``LINLI_WEB__PORT``)."""
+    env = dict(os.environ)
+    if web_port is not None:
+        env["LINLI_WEB__PORT"] = str(web_port)
     with log_file.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "linli", "--config", str(config_path), "run"],
-            stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+            stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+class Watches:
+    """CPU seconds (summed) and peak RSS (the largest) of the bot's processes."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.watches = [ProcWatch(pid) for pid in pids]
+
+    def cpu_s(self) -> float:
+        return sum(w.cpu_s() for w in self.watches)
+
+    def rss_peak_mib(self) -> float:
+        return max(w.rss_peak_mib() for w in self.watches)
 
 
 async def cli(config_path: Path, *argv: str) -> list[str]:
@@ -207,15 +233,16 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
     from linli.verification.registry import RegistryService
 
     result: dict[str, Any] = {}
+    processes = max(1, int(getattr(args, "processes", 1)))
     pg = None
-    if getattr(args, "db", "sqlite") == "pg":
+    if getattr(args, "db", "sqlite") == "pg" or processes > 1:
         from tests.pg import PostgresServer
 
         pg = PostgresServer()
         pg.start()
     hs = LocalSynapse(workdir / "synapse")
     hs.start(timeout=120)
-    bot_proc: subprocess.Popen[bytes] | None = None
+    bot_procs: list[subprocess.Popen[bytes]] = []
     clients: list[Client] = []
     try:
         admin = hs.register("hsadmin", admin=True)
@@ -243,6 +270,7 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         db_url = (pg.create_database("district") if pg is not None
                   else f"sqlite+aiosqlite:///{workdir / 'linli.db'}")
         result["db"] = "postgresql" if pg is not None else "sqlite"
+        result["processes"] = processes
         deadline_s = args.deadline
         config = {
             "matrix": {"homeserver": hs.base_url, "user_id": bot.user_id,
@@ -279,18 +307,22 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
             officers_rooms[st.id] = st.officers_room_id
             await officer.client.join(st.officers_room_id)
 
-        # The bot process.
-        bot_proc = start_bot_process(config_path, workdir / "bot.log")
-        watch = ProcWatch(bot_proc.pid)
-        base = f"http://127.0.0.1:{web_port}"
-        for _ in range(600):
-            with contextlib.suppress(Exception):
-                if json.loads(http_text(base + "/healthz")).get("ok"):
-                    break
-            if bot_proc.poll() is not None:
-                raise RuntimeError("the bot exited; see " + str(workdir / "bot.log"))
-            await asyncio.sleep(0.2)
-        log(f"bot running (pid {bot_proc.pid})")
+        # The bot's processes (one, or --processes on PostgreSQL, dividing the compounds).
+        ports = [web_port] + [free_port() for _ in range(processes - 1)]
+        for n, port in enumerate(ports):
+            bot_procs.append(start_bot_process(config_path, workdir / f"bot{n}.log", port))
+        watch = Watches([p.pid for p in bot_procs])
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for n, (proc, url) in enumerate(zip(bot_procs, bases, strict=True)):
+            for _ in range(600):
+                with contextlib.suppress(Exception):
+                    if json.loads(http_text(url + "/healthz")).get("ok"):
+                        break
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a bot process exited; see {workdir / f'bot{n}.log'}")
+                await asyncio.sleep(0.2)
+        log(f"bot running ({processes} process{'es' if processes > 1 else ''}: "
+            f"{' '.join(str(p.pid) for p in bot_procs)})")
 
         # Rooms through the bot's account: linli compound import.
         csv = workdir / "compounds.csv"
@@ -328,13 +360,20 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
                 codes[i] = by_ref[f"1-1-{101 + k}"]
         log(f"registry and codes for {len(plan)} rooms in {time.monotonic() - t:.0f}s")
 
-        # The bot has every room in its directory and has joined them.
+        # The bot has every room in its directory and has joined them; with several
+        # processes, every compound is owned by one of them.
         managed = args.rooms + args.stations
         for _ in range(600):
-            text = await asyncio.to_thread(http_text, base + "/metrics")
-            if metric(text, "linli_rooms_joined") >= managed:
+            texts = [await asyncio.to_thread(http_text, url + "/metrics") for url in bases]
+            joined = max(metric(t, "linli_rooms_joined") for t in texts)
+            owned = [metric(t, "linli_compounds_owned") for t in texts]
+            if joined >= managed and (processes == 1 or (
+                    sum(owned) >= args.rooms and min(owned) > 0)):
                 break
             await asyncio.sleep(0.5)
+        if processes > 1:
+            result["compounds_owned"] = [int(o) for o in owned]
+            log(f"compounds owned per process: {result['compounds_owned']}")
         residents = [Client(hs, acc) for acc in residents_acc]
         await asyncio.gather(*(r.start() for r in residents))
         clients.extend(residents)
@@ -498,8 +537,40 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         t = time.monotonic()
         sent = sum(await asyncio.gather(*(send(r) for r in rooms)))
         bare_s = time.monotonic() - t
-        await bare.close()
         bare_rate = sent / bare_s
+
+        # The homeserver's floor for the storm's prompts: the bare client opens a direct room
+        # for every resident the way the bot does (private_chat, the marker, an alias) and
+        # sends the prompt, all at once with the bot's concurrency, nothing else running.
+        # No bot can prompt a storm faster than this homeserver opens the rooms.
+        floor: list[float] = []
+        places = asyncio.Semaphore(cfg.bot.concurrent_rooms)
+        tag = secrets.token_hex(3)
+
+        async def open_dm(i: int, user: str) -> None:
+            async with places:
+                started = time.monotonic()
+                room = await bare.room_create(
+                    visibility=RoomVisibility.private, alias=f"floor-{tag}-{i}", is_direct=True,
+                    preset=RoomPreset.private_chat, invite=[user],
+                    initial_state=[{"type": "org.linli.direct", "state_key": "",
+                                    "content": {"user_id": user}}])
+                if not isinstance(room, RoomCreateResponse):
+                    failures.append(f"floor room {i}: {room}")
+                    return
+                await bare.room_send(room.room_id, "m.room.message",
+                                     {"msgtype": "m.notice", "body": "请回复登记码和姓名"},
+                                     tx_id=secrets.token_hex(8))
+                floor.append((time.monotonic() - started) * 1000)
+
+        t = time.monotonic()
+        await asyncio.gather(*(open_dm(i, acc.user_id) for i, acc in enumerate(residents_acc)))
+        floor_s = time.monotonic() - t
+        await bare.close()
+        result["dm_floor_ms"] = percentiles(floor)
+        result["dm_floor_s"] = round(floor_s, 1)
+        log(f"floor: {len(floor)} direct rooms opened and prompted by a bare client in "
+            f"{floor_s:.1f}s")
         # The fan-out's own rate: from the acknowledgement (the fan-out starts) to the last
         # station's report; the command's wait in the bot's queue is reported apart.
         notice_rate = args.rooms / notice["fanout_s"] if notice.get("fanout_s") else None
@@ -538,12 +609,14 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         for c in clients:
             with contextlib.suppress(Exception):
                 await c.stop()
-        if bot_proc is not None and bot_proc.poll() is None:
-            bot_proc.send_signal(signal.SIGTERM)
+        for proc in bot_procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in bot_procs:
             try:
-                bot_proc.wait(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                bot_proc.kill()
+                proc.kill()
         hs.stop()
         if pg is not None:
             pg.stop()
