@@ -218,6 +218,7 @@ class ClusterOwnership(Ownership):
         self.owned: frozenset[CompoundId] = frozenset()
         self.stats = ClusterStats()
         self._dm_rooms: list[tuple[str, frozenset[CompoundId]]] = []
+        self._dm_owned: frozenset[CompoundId] | None = None  # what _dm_rooms was read for
         self._excluded: frozenset[str] = frozenset()
         self._requested: frozenset[str] | None = None  # owned rooms of the last request
         self._pending: dict[str, str] = {}  # room -> token to catch up from
@@ -312,6 +313,10 @@ class ClusterOwnership(Ownership):
         ids = [c.id for c in directory.compounds.values() if c.room_id]
         return min(ids) if ids else None
 
+    def _is_primary_with(self, owned: frozenset[CompoundId]) -> bool:
+        first = self._first_compound(self.directory())
+        return first is None or first in owned
+
     def _is_primary(self, directory: Directory) -> bool:
         first = self._first_compound(directory)
         return first is None or first in self.owned
@@ -393,8 +398,13 @@ class ClusterOwnership(Ownership):
         return frozenset(rooms)
 
     def _compute_excluded(self) -> frozenset[str]:
-        """Rooms of other processes, left out of this process's sync (``not_rooms``): a room
-        the directory does not know yet is synced by every process and handled by one."""
+        """Rooms of other processes, left out of this process's sync (``not_rooms``): their
+        compound rooms and officers' rooms. Direct rooms are synced by every process and
+        handled by their person's compound's owner: a direct chat carries little (a code, a
+        question now and then), while listing them would make every process upload a new
+        filter, and break off its long poll, for every direct room opened anywhere (a storm of
+        joins is a storm of new direct rooms), with filters that grow with the residents. A
+        room the directory does not know yet is synced by every process and handled by one."""
         directory = self.directory()
         rooms: set[str] = set()
         for c in directory.compounds.values():
@@ -402,7 +412,6 @@ class ClusterOwnership(Ownership):
                 rooms.add(c.room_id)
         for s in directory.stations.values():
             rooms.update(r for r in (s.officers_room_id, s.supervisors_room_id) if r)
-        rooms.update(room for room, _ in self._dm_rooms)
         return frozenset(rooms - self._included_rooms())
 
     async def _unhandled(self, room_id: str, since: str) -> list[Any]:
@@ -474,7 +483,13 @@ class ClusterOwnership(Ownership):
             owned -= set(released)
             await self._hand_over(frozenset(owned), released)
         self._homes.clear()
-        self._dm_rooms = await self.repo.direct_rooms()
+        if frozenset(owned) != self.owned or self._dm_owned is None:
+            # The direct rooms of the compounds this process owns, read when what it owns
+            # changes (not every round: a district has 300,000 of them): those of compounds
+            # just taken over are read back to their last handled event (``catch_up``).
+            self._dm_rooms = await self.repo.direct_rooms(
+                frozenset(owned), self._is_primary_with(frozenset(owned)))
+            self._dm_owned = frozenset(owned)
         self._set_owned(frozenset(owned))
         self.stats.rounds += 1
         if self.stats.rounds % 100 == 0:

@@ -178,13 +178,18 @@ class ClusterRepository:
             for r in rows
         ]
 
-    async def direct_rooms(self) -> list[tuple[str, frozenset[CompoundId]]]:
-        """The bot's direct rooms with the compounds their person is a member of (empty for
-        someone who is no member: staff): what decides which process syncs them."""
+    async def direct_rooms(
+        self, compounds: frozenset[CompoundId], homeless: bool = False
+    ) -> list[tuple[str, frozenset[CompoundId]]]:
+        """The bot's direct rooms whose person is a member of one of ``compounds``, with the
+        compounds they are a member of (and, if ``homeless``, the rooms of people who are no
+        member anywhere: staff, with an empty set): the direct rooms a process owns."""
         async with self.db.session() as s:
             rows = (await s.execute(text(
                 "SELECT d.room_id, array_remove(array_agg(DISTINCT m.compound_id), NULL) "
                 "FROM direct_rooms d LEFT JOIN verification_members m ON m.user_id = d.user_id "
-                "GROUP BY d.room_id"
-            ))).all()
+                "GROUP BY d.room_id "
+                "HAVING bool_or(m.compound_id = ANY(:ids)) "
+                "OR (:homeless AND count(m.compound_id) = 0)"
+            ), {"ids": sorted(int(c) for c in compounds), "homeless": homeless})).all()
         return [(str(r[0]), frozenset(CompoundId(c) for c in (r[1] or ()))) for r in rows]

@@ -245,3 +245,29 @@ async def test_a_room_taken_over_is_read_back_to_its_last_handled_event(pg: Data
     assert await owner.catch_up("s1")  # the batch failed and is handled again: read again
     await owner.sync_filter({"room": {}}, "s2")
     assert await owner.catch_up("s2") == []  # the batch of s1 committed: nothing more
+
+
+async def test_direct_rooms_stay_out_of_the_filter(pg: Database) -> None:
+    """Direct rooms are synced by every process (their events handled by their person's
+    compound's owner): opening one never changes another process's filter, and the filter
+    does not grow with the residents. Those of the compounds a process owns are still read
+    back when it takes them over."""
+    directory = await _world(pg, 2)
+    c0 = directory.compound_by_room("!c0:hs").id  # type: ignore[union-attr]
+    c1 = directory.compound_by_room("!c1:hs").id  # type: ignore[union-attr]
+
+    async def nowhere(user: UserID) -> CompoundId | None:
+        return None
+
+    owner = ClusterOwnership(
+        ClusterRepository(pg), _Gateway(_Client([])), _Done(set()),  # type: ignore[arg-type]
+        lambda: directory, lambda room: None, nowhere, lease=timedelta(seconds=30),
+    )
+    owner._dm_rooms = [("!dm0:hs", frozenset({c0})), ("!dm1:hs", frozenset({c1}))]
+    owner._set_owned(frozenset({c1}))
+    assert owner._excluded == {"!c0:hs", "!off:hs"}
+    assert "!dm1:hs" in owner._included_rooms() and "!dm0:hs" not in owner._included_rooms()
+    owner.changed.clear()
+    owner._dm_rooms.append(("!dm2:hs", frozenset({c0})))  # another process opened one
+    owner._set_owned(frozenset({c1}))
+    assert not owner.changed.is_set()
