@@ -99,7 +99,7 @@ def table(r: dict[str, Any]) -> str:
         add("fan-out ratio (notice in the storm / bare)", r.get("fanout_ratio_storm"))
         p = r.get("dm_floor_ms") or {}
         if p.get("p50") is not None:
-            add("floor: bare client opens a DM and prompts, p50/p95/p99",
+            add("floor: bare client opens every DM at once, to each prompt p50/p95/p99",
                 f"{p['p50']:.0f} / {p['p95']:.0f} / {p['p99']:.0f}", " ms")
             add("floor: all the storm's DMs by the bare client", r.get("dm_floor_s"), " s")
         add("bot peak RSS (part 1)", r.get("rss_mib_peak"), " MiB")

@@ -542,14 +542,16 @@ async def run(args: Any, workdir: Path, log: Any) -> dict[str, Any]:
         # The homeserver's floor for the storm's prompts: the bare client opens a direct room
         # for every resident the way the bot does (private_chat, the marker, an alias) and
         # sends the prompt, all at once with the bot's concurrency, nothing else running.
-        # No bot can prompt a storm faster than this homeserver opens the rooms.
+        # Each figure runs from the start of them all to that prompt, as join → prompt runs
+        # from a join of the storm: no bot can prompt a storm faster than this homeserver
+        # opens the rooms.
         floor: list[float] = []
         places = asyncio.Semaphore(cfg.bot.concurrent_rooms)
         tag = secrets.token_hex(3)
+        started = time.monotonic()
 
         async def open_dm(i: int, user: str) -> None:
             async with places:
-                started = time.monotonic()
                 room = await bare.room_create(
                     visibility=RoomVisibility.private, alias=f"floor-{tag}-{i}", is_direct=True,
                     preset=RoomPreset.private_chat, invite=[user],

@@ -350,7 +350,7 @@ class ClusterOwnership(Ownership):
         if kind == "person":
             return await self.owns_invite(name)
         if kind == "room":
-            return await self.owns(name)
+            return await self.owns(name.split(" ", 1)[0])  # a room, or a subject in it
         return self._is_primary(self.directory())
 
     async def owns(self, room_id: str) -> bool:

@@ -89,6 +89,8 @@ class UnitOfWork:
     # (on SQLite, after the write lock is released): the effects the unit recorded.
     then: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     _counters: dict[str, int] = field(default_factory=dict)
+    # What other parts keep for the length of the unit (the outbox: the targets it recorded).
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def sequence(self, key: str) -> int:
         """0, 1, 2, ... for ``key`` within this unit: the same numbers when the unit is done

@@ -61,6 +61,18 @@ def person_target(user_id: str) -> str:
     return f"person:{user_id}"
 
 
+def subject_target(room_id: str, subject: str) -> str:
+    """Effects in ``room_id`` that keep their order only among themselves (one question's
+    flag and its edits): other subjects in the room go side by side."""
+    return f"room:{room_id} {subject}"
+
+
+def _subject_room(target: str) -> str | None:
+    kind, _, name = target.partition(":")
+    room, sep, _ = name.partition(" ")
+    return room if kind == "room" and sep else None
+
+
 async def _everything(_target: str) -> bool:
     return True
 
@@ -106,8 +118,12 @@ class Outbox:
         base = current_cause() or f"outbox:{secrets.token_hex(8)}"
         cause = f"{base}#{unit.sequence('outbox:' + base)}"
         await self.repo.add(target, kind, cause, payload)
-        if unit.sequence("outbox-target:" + target) == 0:
-            self.db.then(lambda: self._flush_after_commit(target))
+        targets: list[str] | None = unit.extras.get("outbox")
+        if targets is None:
+            targets = unit.extras["outbox"] = []
+            self.db.then(lambda: self._flush_recorded(targets))
+        if target not in targets:
+            targets.append(target)
 
     # the generic effects ------------------------------------------------------------------
     async def send_text(self, room_id: str, body: str, html: str | None = None,
@@ -129,6 +145,19 @@ class Outbox:
         await self.gateway.redact(p["room"], p["event"], p.get("reason"))
 
     # carrying out -------------------------------------------------------------------------
+    async def _flush_recorded(self, targets: list[str]) -> None:
+        """A unit's effects once it committed: target after target in the order they were
+        first recorded (a command's reply after what it did), except that subjects of one
+        room recorded one after another (several questions' flags) go side by side."""
+        i = 0
+        while i < len(targets):
+            j = i + 1
+            room = _subject_room(targets[i])
+            while room is not None and j < len(targets) and _subject_room(targets[j]) == room:
+                j += 1
+            await asyncio.gather(*(self._flush_after_commit(t) for t in targets[i:j]))
+            i = j
+
     async def _flush_after_commit(self, target: str) -> None:
         try:
             await self.flush(target)

@@ -20,7 +20,7 @@ from nio import RoomMessageText
 
 from linli.bot.commands.router import Arg, ArgKind, Command, CommandContext, Where
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
-from linli.bot.runtime.outbox import Outbox, room_target
+from linli.bot.runtime.outbox import Outbox, room_target, subject_target
 from linli.bot.web.metrics import Sample
 from linli.common.events import ChatEvent, MessageEdited, MessagePosted, ReactionAdded, Redacted
 from linli.common.ids import EventID, RoomID, StationId, UserID
@@ -213,8 +213,7 @@ class QuestionsFeature:
             await self._carry_out_now(effects)
             return
         for effect in effects:
-            await self.outbox.submit("questions", room_target(effect.room_id),
-                                     _payload(effect))
+            await self.outbox.submit("questions", _target(effect), _payload(effect))
 
     async def _carry_out_recorded(self, payload: dict[str, Any]) -> None:
         await self._carry_out_now([_effect(payload)])
@@ -344,6 +343,17 @@ class QuestionsFeature:
         sender = UserID(event.sender)
         self._remember_sender(event_id, sender)
         return sender
+
+
+def _target(effect: Effect) -> str:
+    """Whose order an effect keeps: a flag or its edit, that of its own question's flags
+    (flags of different questions in one officers' room go out side by side: thirty
+    questions falling due at once are not posted one behind the other); a digest, its room."""
+    if isinstance(effect, PostFlag):
+        return subject_target(effect.room_id, f"q{effect.question_id}")
+    if isinstance(effect, EditMessage):
+        return subject_target(effect.room_id, effect.event_id)
+    return room_target(effect.room_id)
 
 
 def _payload(effect: Effect) -> dict[str, Any]:

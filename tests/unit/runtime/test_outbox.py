@@ -185,10 +185,10 @@ async def test_a_crash_between_the_commit_and_the_effect_leaves_it_to_the_next_p
     gateway = FakeGateway()
     dying = make(db, clock, gateway, key)
 
-    async def died(_target: str) -> None:
+    async def died(_targets: list[str]) -> None:
         raise SystemExit  # stands for kill -9 after the commit: nothing after it runs
 
-    dying._flush_after_commit = died  # type: ignore[method-assign]
+    dying._flush_recorded = died  # type: ignore[method-assign]
     with pytest.raises(SystemExit):
         async with db.unit_of_work():
             with effect_cause("$join"):
@@ -267,3 +267,40 @@ async def test_another_process_target_is_left_to_its_owner(
     await outbox.retry_due()
     assert [b for _, b, _ in gateway.sent] == ["我"]
     assert [r.target for r in await rows(db)] == ["room:!theirs:test"]
+
+
+async def test_subjects_of_one_room_go_side_by_side_each_in_its_own_order(
+    db: Database, clock: FakeClock
+) -> None:
+    """Thirty flags due at once in one officers' room are not posted one behind the other:
+    each question's flag (and later its edit) is a subject of its own."""
+    from linli.bot.features.questions.feature import _target
+    from linli.common.ids import EventID, RoomID
+    from linli.questions.model import EditMessage, FlagLevel, PostFlag
+
+    officers = RoomID("!officers:test")
+    one = _target(PostFlag(1, FlagLevel.FLAG, officers, "问题一", "t1"))
+    two = _target(PostFlag(2, FlagLevel.FLAG, officers, "问题二", "t2"))
+    assert one != two
+    assert _target(PostFlag(1, FlagLevel.ESCALATION, officers, "升级", "t3")) == one
+    assert _target(EditMessage(officers, EventID("$flag1"), "已回答")).startswith(
+        f"room:{officers} ")
+
+    gateway = FakeGateway()
+    outbox = make(db, clock, gateway)
+    first_waits = asyncio.Event()
+    seen: list[str] = []
+
+    async def post(p: dict[str, Any]) -> None:
+        seen.append(p["body"])
+        if p["body"] == "问题一":
+            await asyncio.wait_for(first_waits.wait(), 5)  # waits for the other question's
+        else:
+            first_waits.set()
+
+    outbox.register("flag", post)
+    async with db.unit_of_work():
+        with effect_cause("tick"):
+            await outbox.submit("flag", one, {"body": "问题一"})
+            await outbox.submit("flag", two, {"body": "问题二"})
+    assert seen == ["问题一", "问题二"] and await rows(db) == []
