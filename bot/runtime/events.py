@@ -1,6 +1,8 @@
 """The event path: a sync batch in the order things happened, rooms handled concurrently
 (``lanes``), and each event handled in one unit of work (decisions, effects and the done-mark
-together), with retries of passing failures and a bound on attempts."""
+together), with retries of passing failures and a bound on attempts. ``process`` handles one
+batch and returns once it is done; the sync loop ``submit``s each batch to a pipeline instead
+and syncs again at once (see ``lanes.Pipeline``)."""
 
 from __future__ import annotations
 

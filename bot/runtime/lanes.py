@@ -23,6 +23,12 @@ has stopped. The sync loop then backs off and fetches the batch again from the s
 done events are skipped, the failed one and those not started are handled then. An event
 whose predecessor did not finish (in its room, or about the same people) is not started. On
 shutdown lanes start nothing more and ``run`` waits for the events in flight.
+
+``run`` handles one batch and returns when it is done (``EventPath.process``). The sync loop
+uses a ``Pipeline`` instead: batches one behind the other, the lanes and the order per person
+running on across batches, each batch's token committed once it and every batch before it are
+done, so the slowest event of a batch holds back only its room and the people it concerns, not
+every room of the batches fetched after it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,16 @@
 """The sync loop: log-in, the sync filter, catching up at start, long-polling with back-off,
-and the directory kept fresh; each batch goes to the event path (``EventPath.process``)."""
+and the directory kept fresh.
+
+Batches are pipelined: each response is prepared by the event path (invitations, leaves, the
+directory, gaps, rooms taken over; ``EventPath.submit``) and its events queued in a
+``lanes.Pipeline``, and the next sync is sent at once, without waiting for those events to be
+handled. A batch's token is stored once its events and every earlier batch's are done, so a
+restart begins from a token whose events are all done or skipped by their done-marks. The loop
+stops fetching while the pipeline holds more than ``MAX_QUEUED_EVENTS`` events or
+``MAX_QUEUED_BATCHES`` batches. A failure pauses: nothing new starts, the events in flight
+finish, and after a back-off the loop syncs again from the stored token (the rooms taken over
+are read back from it: ``Ownership.rewind``). Shutdown waits for the events in flight and
+stores only the complete prefix."""
 
 from __future__ import annotations
 
@@ -170,8 +181,9 @@ class SyncLoop:
                 if pipeline is None:
                     since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
                     pipeline = self.pipeline(committed)
-                await self._interruptible(pipeline.room_for_more(), pipeline.failed,
-                                          clear=False)
+                if pipeline.full():  # a storm: what comes next waits on the homeserver
+                    await self._interruptible(pipeline.room_for_more(), pipeline.failed,
+                                              clear=False)
                 if pipeline.failed.is_set() or self.stop_event.is_set():
                     response = None
                 else:
