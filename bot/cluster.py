@@ -149,6 +149,14 @@ class Ownership:
         """Events of rooms this process took over that no one handled yet, oldest first."""
         return []
 
+    def settled(self, since: str | None) -> None:
+        """The batch fetched with ``since`` is done and its token stored (what ``catch_up``
+        read for it was handled)."""
+
+    def rewind(self, since: str | None) -> None:
+        """The sync loop starts again from the stored token ``since`` (a failure): what was
+        to be read back for batches after it is read back from it."""
+
     def metrics(self) -> list[Sample]:
         return []
 
@@ -291,9 +299,10 @@ class ClusterOwnership(Ownership):
         return compound in self.owned
 
     async def catch_up(self, since: str | None) -> list[tuple[str, list[Any]]]:
-        # Entries of earlier tokens were handled in a batch that committed (the token moved).
-        self._pending = {r: t for r, t in self._pending.items() if t == since}
-        rooms = [r for r in self._pending if r not in self._excluded]
+        # Several batches may be in the sync loop's pipeline: an entry is read back with the
+        # batch fetched with its token, dropped once that batch is done (``settled``) and
+        # moved to the stored token when the loop starts again from it (``rewind``).
+        rooms = [r for r, t in self._pending.items() if t == since and r not in self._excluded]
         if not rooms or since is None:
             return []
         limit = asyncio.Semaphore(8)
@@ -307,6 +316,14 @@ class ClusterOwnership(Ownership):
             log.info("took over %d rooms: %d events their previous owner left", len(found),
                      sum(len(e) for _, e in found))
         return found
+
+    def settled(self, since: str | None) -> None:
+        self._pending = {r: t for r, t in self._pending.items()
+                         if t != since and r not in self._excluded}
+
+    def rewind(self, since: str | None) -> None:
+        if since is not None:
+            self._pending = dict.fromkeys(self._pending, since)
 
     # what is whose -------------------------------------------------------------------------
     def _first_compound(self, directory: Directory) -> CompoundId | None:

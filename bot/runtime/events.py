@@ -1,13 +1,15 @@
 """The event path: a sync batch in the order things happened, rooms handled concurrently
 (``lanes``), and each event handled in one unit of work (decisions, effects and the done-mark
-together), with retries of passing failures and a bound on attempts."""
+together), with retries of passing failures and a bound on attempts. ``process`` handles one
+batch and returns once it is done; the sync loop ``submit``s each batch to a pipeline instead
+and syncs again at once (see ``lanes.Pipeline``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nio import (
@@ -25,7 +27,7 @@ from linli.bot.matrix.translate import translate
 from linli.bot.runtime.direct import DirectMessenger
 from linli.bot.runtime.env import DirectoryHolder, EventEnv, Feature
 from linli.bot.runtime.failures import describe as _describe
-from linli.bot.runtime.lanes import causal_order, plan, run
+from linli.bot.runtime.lanes import Batch, Pipeline, causal_order, plan, run
 from linli.bot.runtime.outbox import Outbox
 from linli.bot.runtime.sync import SYNC_TOKEN, SyncStats
 from linli.common.events import ChatEvent, MembershipChanged, MessagePosted, Redacted
@@ -72,7 +74,42 @@ class EventPath:
         """Handle one sync response: invitations, leaves, the directory, then the batch's
         events, rooms concurrently (see ``lanes``), and only when every event is done the
         sync token. A failure is raised (after the events in flight finish) and the batch is
-        fetched again from the stored token; done events are skipped then."""
+        fetched again from the stored token; done events are skipped then. (The sync loop does
+        not wait like this: it hands each batch to a ``Pipeline`` with ``submit``.)"""
+        todo = await self.prepare(response, since)
+        lanes = plan(todo, self.gateway.user_id, self.config.bot.command_prefix)
+        if not await run(lanes, self.handle, self.config.bot.concurrent_rooms,
+                         self.stop_event.is_set):
+            return  # asked to stop: the rest is handled after the restart, from this token
+        await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
+        self.ownership.settled(since)
+
+    def pipeline(self, then: Callable[[Batch], Awaitable[None]] | None = None) -> Pipeline:
+        """A pipeline for the sync loop: batches handled one behind the other without waiting
+        for each other; each batch's token is stored once it and every earlier batch are done
+        (then ``then`` is called with the batch)."""
+
+        async def commit(batch: Batch) -> None:
+            await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), batch.token)
+            self.ownership.settled(batch.since)
+            if then is not None:
+                await then(batch)
+
+        return Pipeline(self.handle, commit, self.config.bot.concurrent_rooms,
+                        self.stop_event.is_set, self.gateway.user_id,
+                        self.config.bot.command_prefix)
+
+    async def submit(self, pipeline: Pipeline, response: SyncResponse,
+                     since: str | None) -> Batch:
+        """Prepare a sync response as ``process`` does and queue its events in ``pipeline``
+        behind those of the batches before it; returns without waiting for them."""
+        todo = await self.prepare(response, since, queued=pipeline.queued_ids)
+        return pipeline.submit(todo, response.next_batch, since)
+
+    async def prepare(self, response: SyncResponse, since: str | None,
+                      queued: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, Any]]:
+        """Invitations, leaves, the directory, gaps filled from ``since`` and rooms taken over;
+        the batch's events in causal order, without those already done or ``queued``."""
         await self._refresh_directory()
         await self._handle_invites(response)
         self._handle_leaves(response)
@@ -92,15 +129,11 @@ class EventPath:
         todo: list[tuple[str, Any]] = []
         for room_id, event in batch:
             event_id = getattr(event, "event_id", None)
-            if not event_id or event_id in done:
+            if not event_id or event_id in done or event_id in queued:
                 continue
             done.add(event_id)  # a gap fill may repeat an event
             todo.append((room_id, event))
-        lanes = plan(todo, self.gateway.user_id, self.config.bot.command_prefix)
-        if not await run(lanes, self.handle, self.config.bot.concurrent_rooms,
-                         self.stop_event.is_set):
-            return  # asked to stop: the rest is handled after the restart, from this token
-        await self.state.set(self.ownership.sync_token_key(SYNC_TOKEN), response.next_batch)
+        return todo
 
     async def handle(self, room_id: str, nio_event: Any) -> None:
         """Handle one event in one unit of work: what the features decide, the effects they

@@ -1,5 +1,16 @@
 """The sync loop: log-in, the sync filter, catching up at start, long-polling with back-off,
-and the directory kept fresh; each batch goes to the event path (``EventPath.process``)."""
+and the directory kept fresh.
+
+Batches are pipelined: each response is prepared by the event path (invitations, leaves, the
+directory, gaps, rooms taken over; ``EventPath.submit``) and its events queued in a
+``lanes.Pipeline``, and the next sync is sent at once, without waiting for those events to be
+handled. A batch's token is stored once its events and every earlier batch's are done, so a
+restart begins from a token whose events are all done or skipped by their done-marks. The loop
+stops fetching while the pipeline holds more than ``MAX_QUEUED_EVENTS`` events or
+``MAX_QUEUED_BATCHES`` batches. A failure pauses: nothing new starts, the events in flight
+finish, and after a back-off the loop syncs again from the stored token (the rooms taken over
+are read back from it: ``Ownership.rewind``). Shutdown waits for the events in flight and
+stores only the complete prefix."""
 
 from __future__ import annotations
 
@@ -8,6 +19,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +35,7 @@ from linli.bot.errors import new_ref
 from linli.bot.matrix.gateway import MatrixActionError, MatrixGateway, is_transient
 from linli.bot.runtime.env import DirectoryHolder
 from linli.bot.runtime.failures import describe as _describe
+from linli.bot.runtime.lanes import Batch, Pipeline
 from linli.storage.repos.botstate import BotStateRepository
 
 log = logging.getLogger(__name__)
@@ -72,6 +85,10 @@ class SyncLoop:
 
     if TYPE_CHECKING:  # provided by the other parts of ``Bot``
         async def process(self, response: SyncResponse, since: str | None) -> None: ...
+        def pipeline(self, then: Callable[[Batch], Awaitable[None]] | None = None
+                     ) -> Pipeline: ...
+        async def submit(self, pipeline: Pipeline, response: SyncResponse,
+                         since: str | None) -> Batch: ...
         async def _handle_invites(self, response: SyncResponse) -> None: ...
         def _note_joined(self, response: SyncResponse) -> None: ...
         async def ensure_joined(self) -> None: ...
@@ -138,73 +155,119 @@ class SyncLoop:
         return response
 
     async def _sync_loop(self) -> None:
+        """Fetch, hand the batch to the pipeline, fetch the next without waiting for the
+        events of earlier batches to be handled (see ``lanes.Pipeline``); the token of a batch
+        is stored once it and every earlier batch are done. A failure pauses: the events in
+        flight finish, the loop backs off and starts again from the stored token."""
         failures = 0
         processing_failures = 0
         waited = False  # for the homeserver: its work is resumed once a batch is handled
-        while not self.stop_event.is_set():
-            since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
-            try:
-                response = await self._interruptible(self._sync_call(since),
-                                                     self.ownership.changed)
-                if response is None:
-                    if not self.stop_event.is_set():
-                        continue  # the rooms this process owns changed: the new filter
-                    return  # stopping: the long poll was abandoned, nothing half-done
-            except FatalSyncError as exc:
-                log.error("stopping: %s", exc)
-                self.fatal = exc
-                self.stop_event.set()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # unreachable homeserver, 5xx, timeouts
-                failures += 1
-                self.stats.failures += 1
-                self.stats.connected = False
-                delay = min(
-                    self.config.matrix.reconnect_max_delay.total_seconds(),
-                    0.5 * 2 ** min(failures, 10),
-                ) * random.uniform(0.8, 1.2)
-                log.warning("homeserver unreachable (%s); retrying in %.1f s",
-                            type(exc).__name__ if not str(exc) else str(exc)[:200], delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
-                continue
-            if failures:
-                waited = True
-                log.info("homeserver reachable again after %d failed syncs", failures)
-            failures = 0
-            self.stats.connected = True
-            try:
-                await self.process(response, since)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # Nothing of the failed event was kept; the batch is fetched again from the
-                # stored token and handled from that event on.
-                processing_failures += 1
-                self.stats.handling_failures += 1
-                delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
-                            0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
-                if is_transient(exc):
-                    waited = True
-                    log.warning("handling paused by a passing failure (%s); retrying in %.1f s",
-                                _describe(exc), delay)
-                else:
-                    log.exception("could not process a sync response (ref: %s); retrying in "
-                                  "%.1f s", new_ref(), delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
-                continue
+        pipeline: Pipeline | None = None
+        since: str | None = None
+
+        async def committed(batch: Batch) -> None:
+            nonlocal processing_failures
             processing_failures = 0
-            if waited:
-                waited = False
+            if batch.resume:
                 # What waited for the homeserver goes out now, after the events of the
                 # outage (perhaps the answer to a question about to be flagged) were seen.
                 self.resume_periodic_work()
             self.stats.syncs += 1
             self.stats.last_sync_monotonic = time.monotonic()
             self.ready.set()
+
+        try:
+            while not self.stop_event.is_set():
+                if pipeline is None:
+                    since = await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN))
+                    pipeline = self.pipeline(committed)
+                if pipeline.full():  # a storm: what comes next waits on the homeserver
+                    await self._interruptible(pipeline.room_for_more(), pipeline.failed,
+                                              clear=False)
+                if pipeline.failed.is_set() or self.stop_event.is_set():
+                    response = None
+                else:
+                    try:
+                        response = await self._interruptible(
+                            self._sync_call(since), self.ownership.changed, pipeline.failed)
+                    except FatalSyncError as exc:
+                        log.error("stopping: %s", exc)
+                        self.fatal = exc
+                        self.stop_event.set()
+                        return
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # unreachable homeserver, 5xx, timeouts
+                        failures += 1
+                        self.stats.failures += 1
+                        self.stats.connected = False
+                        delay = min(
+                            self.config.matrix.reconnect_max_delay.total_seconds(),
+                            0.5 * 2 ** min(failures, 10),
+                        ) * random.uniform(0.8, 1.2)
+                        log.warning("homeserver unreachable (%s); retrying in %.1f s",
+                                    type(exc).__name__ if not str(exc) else str(exc)[:200],
+                                    delay)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                        continue
+                if response is not None:
+                    if failures:
+                        waited = True
+                        log.info("homeserver reachable again after %d failed syncs", failures)
+                    failures = 0
+                    self.stats.connected = True
+                    try:
+                        batch = await self.submit(pipeline, response, since)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc:  # preparing the batch (a gap, a take-over)
+                        pipeline.fail(exc)
+                    else:
+                        since = response.next_batch
+                        if waited:
+                            waited = False
+                            batch.resume = True
+                        continue
+                if self.stop_event.is_set():
+                    return  # the finally below waits for the events in flight
+                if not pipeline.failed.is_set():
+                    continue  # the rooms this process owns changed: the new filter
+                # A failure: nothing new starts, the events in flight finish, the complete
+                # batches before it are stored; then the batches are fetched again from the
+                # stored token and handled from the failed event on (done ones are skipped).
+                try:
+                    await pipeline.drain()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    processing_failures += 1
+                    self.stats.handling_failures += 1
+                    delay = min(self.config.matrix.reconnect_max_delay.total_seconds(),
+                                0.5 * 2 ** min(processing_failures, 10)) * random.uniform(0.8, 1.2)
+                    if is_transient(exc):
+                        waited = True
+                        log.warning("handling paused by a passing failure (%s); retrying in "
+                                    "%.1f s", _describe(exc), delay)
+                    else:
+                        log.exception("could not process a sync response (ref: %s); retrying "
+                                      "in %.1f s", new_ref(), delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                pipeline = None
+                self.ownership.rewind(
+                    await self.state.get(self.ownership.sync_token_key(SYNC_TOKEN)))
+        finally:
+            if pipeline is not None:
+                # Shutdown (or a fatal error): nothing new starts; the events in flight finish
+                # and only batches complete with everything before them are stored.
+                try:
+                    await pipeline.drain()
+                except asyncio.CancelledError:
+                    pipeline.cancel()
+                    raise
+                except Exception:
+                    pass  # handled again after the restart, from the stored token
 
     async def _refresh_loop(self) -> None:
         interval = self.config.bot.directory_refresh.total_seconds()
@@ -231,19 +294,22 @@ class SyncLoop:
             await self.ensure_joined()
         return True
 
-    async def _interruptible(self, call: Any, also: asyncio.Event | None = None) -> Any:
-        """Await a network call unless the bot is asked to stop (or ``also`` is set) first
-        (then None).
+    async def _interruptible(self, call: Any, also: asyncio.Event | None = None,
+                             failed: asyncio.Event | None = None, clear: bool = True) -> Any:
+        """Await a network call unless the bot is asked to stop (or ``also`` or ``failed`` is
+        set) first (then None).
 
-        Only waiting on the homeserver is cut short; database work and handlers are never
-        cancelled half-way, so no transaction is left open on shutdown.
+        Only waiting on the homeserver (or for room in the pipeline) is cut short; database
+        work and handlers are never cancelled half-way, so no transaction is left open on
+        shutdown.
         """
-        if also is not None:
+        if also is not None and clear:
             also.clear()  # what changed before the call is in it (the sync filter)
         task = asyncio.ensure_future(call)
         stoppers = {asyncio.ensure_future(self.stop_event.wait())}
-        if also is not None:
-            stoppers.add(asyncio.ensure_future(also.wait()))
+        for event in (also, failed):
+            if event is not None:
+                stoppers.add(asyncio.ensure_future(event.wait()))
         try:
             await asyncio.wait({task, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
         finally:
