@@ -330,13 +330,11 @@ class ClusterOwnership(Ownership):
         ids = [c.id for c in directory.compounds.values() if c.room_id]
         return min(ids) if ids else None
 
-    def _is_primary_with(self, owned: frozenset[CompoundId]) -> bool:
-        first = self._first_compound(self.directory())
-        return first is None or first in owned
-
-    def _is_primary(self, directory: Directory) -> bool:
+    def _is_primary(self, directory: Directory,
+                    owned: frozenset[CompoundId] | None = None) -> bool:
+        """Whether this process (or one owning ``owned``) holds the first compound."""
         first = self._first_compound(directory)
-        return first is None or first in self.owned
+        return first is None or first in (self.owned if owned is None else owned)
 
     def _owns_station(self, directory: Directory, station: Station) -> bool:
         ids = [c.id for c in directory.compounds.values()
@@ -500,14 +498,15 @@ class ClusterOwnership(Ownership):
             owned -= set(released)
             await self._hand_over(frozenset(owned), released)
         self._homes.clear()
-        if frozenset(owned) != self.owned or self._dm_owned is None:
+        now_owned = frozenset(owned)
+        if now_owned != self._dm_owned:
             # The direct rooms of the compounds this process owns, read when what it owns
             # changes (not every round: a district has 300,000 of them): those of compounds
             # just taken over are read back to their last handled event (``catch_up``).
             self._dm_rooms = await self.repo.direct_rooms(
-                frozenset(owned), self._is_primary_with(frozenset(owned)))
-            self._dm_owned = frozenset(owned)
-        self._set_owned(frozenset(owned))
+                now_owned, self._is_primary(self.directory(), now_owned))
+            self._dm_owned = now_owned
+        self._set_owned(now_owned)
         self.stats.rounds += 1
         if self.stats.rounds % 100 == 0:
             await self.repo.forget_dead(timedelta(days=1), SYNC_TOKEN_PREFIX)
